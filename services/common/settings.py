@@ -1,0 +1,62 @@
+"""Typed settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Settings shared by the three parts. Every variable is prefixed with ``LOYALTY_``."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: SecretStr | None = None
+    data_dir: Path = Path(".pgdata")
+    service_secret: SecretStr | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # identity
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    token_issuer: str = "loyalty-identity"
+    token_audience: str = "loyalty-gateway"
+    loyalty_url: str | None = None  # where identity's outbox relay delivers events
+    relay_interval_seconds: float = Field(default=1.0, gt=0)
+
+    # gateway
+    identity_url: str | None = None
+    graphiql: bool | None = None  # default: on in development only
+    introspection: bool | None = None  # default: on in development only
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    log_level: str = "INFO"
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_development if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_development if self.introspection is None else self.introspection
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

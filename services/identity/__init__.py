@@ -1,0 +1,1 @@
+"""The identity service: members and their identifiers, consent, organisations, credentials and tokens."""

@@ -1,0 +1,286 @@
+"""The identity service's internal HTTP API: request and response models.
+
+The gateway imports only this module of the service. Expected failures come back as a
+``ProblemBody`` (``code``, ``message``, ``details``) with a 4xx status; the codes are listed in
+``ProblemCode`` and are stable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Interest = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProblemCode(StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
+    IDENTIFIER_TAKEN = "IDENTIFIER_TAKEN"  # owned by another member: a conflict, never a takeover
+    EMAIL_TAKEN = "EMAIL_TAKEN"  # staff account email already in use
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
+    REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"  # the whole family is now revoked
+    API_KEY_INVALID = "API_KEY_INVALID"
+    MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND"
+    MEMBER_ERASED = "MEMBER_ERASED"
+    VENUE_NOT_FOUND = "VENUE_NOT_FOUND"
+    PARTNER_NOT_FOUND = "PARTNER_NOT_FOUND"
+    API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    SAME_MEMBER = "SAME_MEMBER"
+    ALREADY_MERGED = "ALREADY_MERGED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # same key, different request
+    FORBIDDEN = "FORBIDDEN"
+
+
+class Locale(StrEnum):
+    EN = "en"
+    FR = "fr"
+
+
+class IdentifierKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    MEMBERSHIP_CARD = "membership_card"
+    TICKETING_ID = "ticketing_id"
+    DEVICE = "device"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    POST = "post"
+
+
+class AccountRole(StrEnum):
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Portal(StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"  # staff and admin accounts
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"
+    ERASED = "erased"
+
+
+# ---- members ---------------------------------------------------------------------------------
+
+
+class RegisterMember(Model):
+    email: Email
+    password: Password
+    display_name: Text | None = None
+    locale: Locale = Locale.EN
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    birth_date: datetime | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class Identifier(Model):
+    kind: IdentifierKind
+    value: str  # normalised
+    linked_at: datetime
+    verified: bool = False
+
+
+class Consent(Model):
+    channel: Channel
+    granted: bool
+    at: datetime
+    source: str
+
+
+class QuietHours(Model):
+    start: time
+    end: time
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/Paris"
+
+
+class Preferences(Model):
+    consents: list[Consent]
+    invitation_cap_per_30_days: int
+    quiet_hours: QuietHours | None
+    interests: list[str]
+
+
+class Member(Model):
+    id: UUID
+    status: MemberStatus
+    display_name: str | None
+    locale: Locale
+    created_at: datetime
+    identifiers: list[Identifier]
+    preferences: Preferences
+    merged_from: list[UUID] = []
+
+
+class LinkIdentifier(Model):
+    kind: IdentifierKind
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ConsentChange(Model):
+    channel: Channel
+    granted: bool
+
+
+class UpdatePreferences(Model):
+    consents: list[ConsentChange] = Field(default=[], max_length=10)
+    invitation_cap_per_30_days: int | None = Field(default=None, ge=0, le=30)
+    quiet_hours: QuietHours | None = None
+    clear_quiet_hours: bool = False
+    interests: list[Interest] | None = Field(default=None, max_length=30)
+    source: Annotated[str, StringConstraints(min_length=1, max_length=60)] = "member_app"
+
+
+class Resolution(Model):
+    member_id: UUID
+    kind: IdentifierKind
+    value: str
+
+
+class MergeMembers(Model):
+    survivor_id: UUID
+    absorbed_id: UUID
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class MergeResult(Model):
+    merge_id: UUID
+    survivor_id: UUID
+    absorbed_id: UUID
+    merged_at: datetime
+    identifiers_moved: int
+
+
+class Erasure(Model):
+    member_id: UUID
+    erased_at: datetime
+
+
+class MemberExport(Model):
+    """Everything identity holds on a member (principle 6)."""
+
+    member: Member
+    consent_history: list[Consent]
+    merges: list[MergeResult]
+    sessions: list[dict[str, str | None]]
+    exported_at: datetime
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+class Login(Model):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    portal: Portal = Portal.MEMBER
+
+
+class Refresh(Model):
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class Session(Model):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    subject_kind: str  # member | staff | admin
+    subject_id: UUID
+
+
+# ---- organisations and credentials -----------------------------------------------------------
+
+
+class CreateVenue(Model):
+    name: Text
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/Paris"
+    external_id: IdempotencyKey | None = None
+
+
+class Venue(Model):
+    id: UUID
+    name: str
+    timezone: str
+    external_id: str | None
+    created_at: datetime
+
+
+class CreatePartner(Model):
+    name: Text
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "reseller"
+    external_id: IdempotencyKey | None = None
+
+
+class Partner(Model):
+    id: UUID
+    name: str
+    kind: str
+    external_id: str | None
+    created_at: datetime
+
+
+class CreateStaffAccount(Model):
+    email: Email
+    password: Password
+    display_name: Text | None = None
+    role: AccountRole = AccountRole.STAFF
+    venue_ids: list[UUID] = Field(default=[], max_length=50)
+
+
+class StaffAccount(Model):
+    id: UUID
+    email: str
+    display_name: str | None
+    role: AccountRole
+    venue_ids: list[UUID]
+    created_at: datetime
+
+
+class IssueApiKey(Model):
+    label: Text = "default"
+    idempotency_key: IdempotencyKey | None = None
+
+
+class ApiKey(Model):
+    id: UUID
+    partner_id: UUID
+    label: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class IssuedApiKey(Model):
+    key: ApiKey
+    secret: str | None  # shown once: None when an idempotent retry returns an already-issued key
+
+
+class VerifyApiKey(Model):
+    api_key: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PartnerPrincipal(Model):
+    partner_id: UUID
+    key_id: UUID

@@ -1,0 +1,1 @@
+"""The loyalty service: rules, ledger, tiers, rewards, experiences, referrals."""

@@ -1,0 +1,68 @@
+"""Test fixtures: a real PostgreSQL for every test that needs one.
+
+By default an embedded PostgreSQL (the ``pgserver`` package) is started in a temporary folder.
+Set ``LOYALTY_TEST_DATABASE_URL`` to run against another server instead. Either way each test
+session works in a database of its own, created fresh, migrated with the real Alembic
+histories, and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import asyncpg_dsn, create_engine
+from services.common.embedded import start_embedded
+from services.common.migrate import upgrade_all
+
+TEST_DATABASE_ENV = "LOYALTY_TEST_DATABASE_URL"
+
+
+def _server_url() -> str:
+    configured = os.environ.get(TEST_DATABASE_ENV)
+    if configured:
+        return configured
+    data_dir = Path(tempfile.gettempdir()) / "loyalty-test-postgres"
+    _server, url = start_embedded(data_dir, cleanup_mode="stop")
+    return url
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """The URL of a fresh, migrated database for this test session."""
+    server_url = _server_url()
+    name = f"loyalty_test_{secrets.token_hex(4)}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_all(url)
+        yield url
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=20, application_name="tests")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
