@@ -19,7 +19,9 @@ def asyncpg_dsn(url: str) -> str:
     return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, application_name: str = "loyalty") -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, application_name: str = "loyalty"
+) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,

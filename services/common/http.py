@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import jwt
 from asgi_correlation_id import CorrelationIdMiddleware
-from pydantic import BaseModel, ValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
@@ -137,13 +137,17 @@ def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def base_middleware(part: str, *, service_secret: str | None, audience: str | None) -> list[Middleware]:
+def base_middleware(
+    part: str, *, service_secret: str | None, audience: str | None
+) -> list[Middleware]:
     middleware = [
         Middleware(CorrelationIdMiddleware, header_name="X-Request-ID"),
         Middleware(MetricsMiddleware, part=part),
     ]
     if service_secret is not None and audience is not None:
-        middleware.append(Middleware(ServiceAuthMiddleware, secret=service_secret, audience=audience))
+        middleware.append(
+            Middleware(ServiceAuthMiddleware, secret=service_secret, audience=audience)
+        )
     return middleware
 
 

@@ -21,7 +21,9 @@ class Problem(Exception):
 
     status = 409
 
-    def __init__(self, code: str, message: str, *, status: int | None = None, **details: Any) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -16,5 +16,7 @@ inbox = sa.Table(
     sa.Column("type", sa.Text, nullable=False),
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )

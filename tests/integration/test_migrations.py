@@ -4,7 +4,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-async def test_each_service_keeps_its_version_table_inside_its_own_schema(engine: AsyncEngine) -> None:
+async def test_each_service_keeps_its_version_table_inside_its_own_schema(
+    engine: AsyncEngine,
+) -> None:
     async with engine.connect() as conn:
         rows = await conn.execute(
             sa.text(

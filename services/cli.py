@@ -1,0 +1,273 @@
+"""The ``loyalty`` command: serve the platform (whole or one part), migrate, and seed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from services.common.db import create_engine
+from services.common.logs import configure_logging
+from services.common.migrate import upgrade_all
+from services.common.settings import Settings, get_settings
+
+cli = typer.Typer(
+    help="A loyalty and recognition programme: identity and loyalty services behind a GraphQL gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Part(StrEnum):
+    ALL = "all"
+    IDENTITY = "identity"
+    LOYALTY = "loyalty"
+    GATEWAY = "gateway"
+
+
+# The embedded server must outlive every use of its URL within this process.
+_EMBEDDED: list[Any] = []
+
+
+def database_url(settings: Settings) -> str:
+    """The configured PostgreSQL, or the embedded one in the local data folder."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    from services.common.embedded import start_embedded
+
+    typer.echo(
+        f"No LOYALTY_DATABASE_URL: using the embedded PostgreSQL in {settings.data_dir}/", err=True
+    )
+    server, url = start_embedded(settings.data_dir)
+    _EMBEDDED.append(server)
+    return url
+
+
+def _require_secret(settings: Settings) -> str:
+    if settings.service_secret is None or len(settings.service_secret.get_secret_value()) < 16:
+        typer.echo(
+            "LOYALTY_SERVICE_SECRET must be set (16 characters or more) to run the parts separately.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    return settings.service_secret.get_secret_value()
+
+
+def _run(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+def single_process_app(settings: Settings, url: str, service_secret: str) -> Starlette:
+    """Identity, loyalty and the gateway in one process: the gateway reaches the services with the
+    same typed clients, over httpx's ASGI transport instead of sockets."""
+    import httpx
+    from graphql_schema.app import create_app as create_gateway
+
+    from services.identity.api import create_app as create_identity
+    from services.loyalty.api import create_app as create_loyalty
+
+    loyalty_app = create_loyalty(settings, database_url=url, service_secret=service_secret)
+    identity_app = create_identity(
+        settings,
+        database_url=url,
+        service_secret=service_secret,
+        loyalty_url="http://loyalty",
+        loyalty_transport=httpx.ASGITransport(app=loyalty_app),
+    )
+    gateway_app = create_gateway(
+        settings,
+        identity_url="http://identity",
+        loyalty_url="http://loyalty",
+        service_secret=service_secret,
+        identity_transport=httpx.ASGITransport(app=identity_app),
+        loyalty_transport=httpx.ASGITransport(app=loyalty_app),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for part in (loyalty_app, identity_app, gateway_app):
+                await stack.enter_async_context(part.router.lifespan_context(part))
+            yield
+
+    return Starlette(routes=[Mount("/", app=gateway_app)], lifespan=lifespan)
+
+
+@cli.command()
+def serve(
+    part: Annotated[
+        Part, typer.Argument(help="Which part to run; 'all' runs everything in one process.")
+    ] = Part.ALL,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    identity_url: Annotated[
+        str | None, typer.Option(help="Identity service URL (gateway).")
+    ] = None,
+    loyalty_url: Annotated[
+        str | None, typer.Option(help="Loyalty service URL (gateway, identity relay).")
+    ] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
+    seed: Annotated[
+        bool, typer.Option(help="Seed the demo programme once (all-in-one mode).")
+    ] = True,
+) -> None:
+    """Serve the platform. With no part, everything runs in one process with a demo programme."""
+    settings = get_settings()
+    configure_logging(settings.log_level, part=part.value)
+
+    if part is Part.ALL:
+        url = database_url(settings)
+        if migrate:
+            upgrade_all(url)
+        secret = (
+            settings.service_secret.get_secret_value()
+            if settings.service_secret is not None
+            else secrets.token_urlsafe(32)
+        )
+        if seed:
+            credentials = asyncio.run(_seed(url))
+            _print_credentials(credentials, host, port)
+        _run(single_process_app(settings, url, secret), host, port)
+        return
+
+    secret = _require_secret(settings)
+    url = database_url(settings)
+    if part is Part.IDENTITY:
+        from services.common.migrate import upgrade
+        from services.identity.api import create_app as create_identity
+
+        if migrate:
+            upgrade("identity", url)
+        app: Any = create_identity(
+            settings,
+            database_url=url,
+            service_secret=secret,
+            loyalty_url=loyalty_url or settings.loyalty_url,
+        )
+    elif part is Part.LOYALTY:
+        from services.common.migrate import upgrade
+        from services.loyalty.api import create_app as create_loyalty
+
+        if migrate:
+            upgrade("loyalty", url)
+        app = create_loyalty(settings, database_url=url, service_secret=secret)
+    else:
+        from graphql_schema.app import create_app as create_gateway
+
+        identity = identity_url or settings.identity_url
+        loyalty = loyalty_url or settings.loyalty_url
+        if not identity or not loyalty:
+            typer.echo("The gateway needs --identity-url and --loyalty-url.", err=True)
+            raise typer.Exit(code=2)
+        app = create_gateway(
+            settings, identity_url=identity, loyalty_url=loyalty, service_secret=secret
+        )
+    _run(app, host, port)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply every service's migrations to the configured database."""
+    settings = get_settings()
+    configure_logging(settings.log_level, part="migrate")
+    upgrade_all(database_url(settings))
+    typer.echo("migrations applied")
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The admin's email.")],
+    password: Annotated[str, typer.Option(help="The admin's password (8 characters or more).")],
+) -> None:
+    """Create a programme admin (or report the existing one with that email)."""
+    from services.common.problems import Problem
+    from services.identity import service as identity
+
+    settings = get_settings()
+    url = database_url(settings)
+    upgrade_all(url)
+
+    async def run() -> Any:
+        engine = create_engine(url, pool_size=1, application_name="cli")
+        try:
+            return await identity.create_admin(engine, email, password)
+        finally:
+            await engine.dispose()
+
+    try:
+        account = asyncio.run(run())
+    except Problem as problem:
+        typer.echo(f"{problem.code}: {problem.message}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(account.model_dump_json() if hasattr(account, "model_dump_json") else str(account))
+
+
+async def _seed(url: str) -> dict[str, Any]:
+    from services.demo import seed_demo
+
+    engine = create_engine(url, pool_size=2, application_name="seed")
+    try:
+        return await seed_demo(engine)
+    finally:
+        await engine.dispose()
+
+
+def _print_credentials(credentials: dict[str, Any], host: str, port: int) -> None:
+    lines = [
+        "",
+        "Demo programme (for trying things out; never use these credentials in production):",
+        f"  admin    {credentials['admin']['email']} / {credentials['admin']['password']}",
+    ]
+    for staff in credentials["staff"]:
+        lines.append(
+            f"  staff    {staff['email']} / {staff['password']}  (venue {staff['venueId']})"
+        )
+    for partner in credentials["partners"]:
+        lines.append(f"  partner  X-API-Key: {partner['apiKey']}")
+    for member in credentials["members"]:
+        lines.append(f"  member   {member['email']} / {member['password']}")
+    lines.append(f"GraphiQL: http://{host}:{port}/graphql")
+    typer.echo("\n".join(lines))
+
+
+@cli.command("seed-demo")
+def seed_demo_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
+) -> None:
+    """Seed the demo programme into the configured database (once) and print its credentials."""
+    settings = get_settings()
+    url = database_url(settings)
+    upgrade_all(url)
+    credentials = asyncio.run(_seed(url))
+    if as_json:
+        typer.echo(json.dumps(credentials))
+    else:
+        _print_credentials(credentials, "127.0.0.1", 8000)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
