@@ -7,7 +7,7 @@ The gateway imports only this module of the service. Expected failures come back
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -83,6 +83,24 @@ class MemberStatus(StrEnum):
     ERASED = "erased"
 
 
+class EventType(StrEnum):
+    """Events identity delivers to loyalty (``POST /internal/events``), at least once.
+
+    Every payload carries ``member_id``. ``member.registered`` also carries ``locale``,
+    ``birth_date`` (ISO date or null) and ``preferences``; ``identifier.linked`` carries ``kind``;
+    ``members.merged`` carries ``survivor_id`` (= ``member_id``), ``absorbed_id`` and ``merge_id``;
+    ``member.erased`` carries ``erased_at``; ``preferences.updated`` carries ``preferences``
+    (``consents`` as ``{channel: granted}``, ``invitation_cap_per_30_days``, ``quiet_hours``
+    (``{start, end, timezone}`` or null) and ``interests``).
+    """
+
+    MEMBER_REGISTERED = "member.registered"
+    IDENTIFIER_LINKED = "identifier.linked"
+    MEMBERS_MERGED = "members.merged"
+    MEMBER_ERASED = "member.erased"
+    PREFERENCES_UPDATED = "preferences.updated"
+
+
 # ---- members ---------------------------------------------------------------------------------
 
 
@@ -132,6 +150,7 @@ class Member(Model):
     identifiers: list[Identifier]
     preferences: Preferences
     merged_from: list[UUID] = []
+    birth_date: date | None = None
 
 
 class LinkIdentifier(Model):

@@ -1,0 +1,168 @@
+"""The identity half of the demo programme: venues, staff, a partner, an admin and members.
+
+Every step is idempotent, so seeding twice creates nothing new, with one exception: API keys are
+stored hashed and cannot be shown again, so each call issues a fresh demo key for the partner.
+These credentials are for trying the platform out, never for production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.actor import Actor, ActorKind
+from services.identity import contract, service
+
+SEED_ACTOR = Actor(ActorKind.ADMIN, "demo-seed")
+
+ADMIN_EMAIL = "admin@loyalty.example.org"
+ADMIN_PASSWORD = "demo-admin-pass"
+DEMO_KEY_LABEL = "demo"
+
+
+@dataclass(frozen=True)
+class DemoVenue:
+    name: str
+    external_id: str
+    staff_email: str
+    staff_password: str
+    staff_name: str
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    email: str
+    password: str
+    display_name: str
+    locale: contract.Locale
+    interests: tuple[str, ...]
+
+
+VENUES = (
+    DemoVenue(
+        "Théâtre du Rivage",
+        "demo-venue-theatre-du-rivage",
+        "billetterie@theatre-du-rivage.example.org",
+        "demo-staff-1",
+        "Camille Roux",
+    ),
+    DemoVenue(
+        "Salle Lumière",
+        "demo-venue-salle-lumiere",
+        "accueil@salle-lumiere.example.org",
+        "demo-staff-2",
+        "Julien Marchand",
+    ),
+)
+PARTNER_NAME = "Billetterie Partenaire"
+PARTNER_EXTERNAL_ID = "demo-partner-billetterie"
+MEMBERS = (
+    DemoMember(
+        "ines.moreau@example.org",
+        "demo-member-1",
+        "Inès Moreau",
+        contract.Locale.FR,
+        ("theatre", "dance"),
+    ),
+    DemoMember(
+        "hugo.lefevre@example.org",
+        "demo-member-2",
+        "Hugo Lefèvre",
+        contract.Locale.FR,
+        ("music", "cinema"),
+    ),
+    DemoMember(
+        "amelia.clarke@example.org",
+        "demo-member-3",
+        "Amelia Clarke",
+        contract.Locale.EN,
+        ("theatre", "music"),
+    ),
+)
+
+
+async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
+    """Seed once; return the demo credentials (a fresh partner API key on every call)."""
+    await service.create_admin(engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    staff: list[dict[str, str]] = []
+    for demo in VENUES:
+        venue = (
+            await service.create_venue(
+                engine,
+                SEED_ACTOR,
+                contract.CreateVenue(name=demo.name, external_id=demo.external_id),
+            )
+        ).value
+        await service.create_staff_account(
+            engine,
+            SEED_ACTOR,
+            contract.CreateStaffAccount(
+                email=demo.staff_email,
+                password=demo.staff_password,
+                display_name=demo.staff_name,
+                venue_ids=[venue.id],
+            ),
+        )
+        staff.append(
+            {"email": demo.staff_email, "password": demo.staff_password, "venueId": str(venue.id)}
+        )
+
+    partner = (
+        await service.create_partner(
+            engine,
+            SEED_ACTOR,
+            contract.CreatePartner(name=PARTNER_NAME, external_id=PARTNER_EXTERNAL_ID),
+        )
+    ).value
+    issued = (
+        await service.issue_api_key(
+            engine, SEED_ACTOR, partner.id, contract.IssueApiKey(label=DEMO_KEY_LABEL)
+        )
+    ).value
+    assert issued.secret is not None
+
+    members: list[dict[str, str]] = []
+    for demo_member in MEMBERS:
+        outcome = await service.register_member(
+            engine,
+            SEED_ACTOR,
+            contract.RegisterMember(
+                email=demo_member.email,
+                password=demo_member.password,
+                display_name=demo_member.display_name,
+                locale=demo_member.locale,
+                idempotency_key=f"demo-member:{demo_member.email}",
+            ),
+        )
+        member = outcome.value
+        if outcome.created:
+            await service.update_preferences(
+                engine,
+                SEED_ACTOR,
+                member.id,
+                contract.UpdatePreferences(
+                    consents=[
+                        contract.ConsentChange(channel=contract.Channel.EMAIL, granted=True),
+                        contract.ConsentChange(channel=contract.Channel.PUSH, granted=True),
+                    ],
+                    interests=list(demo_member.interests),
+                    source="demo_seed",
+                ),
+            )
+        members.append(
+            {
+                "email": demo_member.email,
+                "password": demo_member.password,
+                "memberId": str(member.id),
+            }
+        )
+
+    return {
+        "admin": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        "staff": staff,
+        "partners": [{"partnerId": str(partner.id), "apiKey": issued.secret}],
+        "members": members,
+    }
