@@ -86,7 +86,9 @@ def single_process_app(settings: Settings, url: str, service_secret: str) -> Sta
     from services.identity.api import create_app as create_identity
     from services.loyalty.api import create_app as create_loyalty
 
-    loyalty_app = create_loyalty(settings, database_url=url, service_secret=service_secret)
+    loyalty_app = create_loyalty(
+        settings, database_url=url, service_secret=service_secret, run_jobs=True
+    )
     identity_app = create_identity(
         settings,
         database_url=url,
@@ -170,7 +172,7 @@ def serve(
 
         if migrate:
             upgrade("loyalty", url)
-        app = create_loyalty(settings, database_url=url, service_secret=secret)
+        app = create_loyalty(settings, database_url=url, service_secret=secret, run_jobs=True)
     else:
         from graphql_schema.app import create_app as create_gateway
 
@@ -248,6 +250,27 @@ def _print_credentials(credentials: dict[str, Any], host: str, port: int) -> Non
         lines.append(f"  member   {member['email']} / {member['password']}")
     lines.append(f"GraphiQL: http://{host}:{port}/graphql")
     typer.echo("\n".join(lines))
+
+
+@cli.command("expire-points")
+def expire_points_command() -> None:
+    """Release pending points that have come due and expire points past their date (also run on
+    a schedule inside ``serve``)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, part="jobs")
+    url = database_url(settings)
+    upgrade_all(url)
+
+    async def run() -> Any:
+        from services.loyalty.service import run_point_jobs
+
+        engine = create_engine(url, pool_size=2, application_name="expire-points")
+        try:
+            return await run_point_jobs(engine)
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(run()).model_dump_json())
 
 
 @cli.command("seed-demo")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     loyalty_url: str | None = None  # where identity's outbox relay delivers events
     relay_interval_seconds: float = Field(default=1.0, gt=0)
 
+    # loyalty
+    points_job_interval_seconds: float = Field(default=60.0, gt=0)
+
     # gateway
     identity_url: str | None = None
     graphiql: bool | None = None  # default: on in development only

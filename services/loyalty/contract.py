@@ -1,16 +1,74 @@
-"""The loyalty service's internal HTTP API: request and response models (the gateway imports only this)."""
+"""The loyalty service's internal HTTP API: request and response models (the gateway imports only this).
+
+Expected failures come back as a ``ProblemBody`` (``code``, ``message``, ``details``) with a 4xx
+status; the codes are listed in ``ProblemCode`` and are stable.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_-]+$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProblemCode(StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    FORBIDDEN = "FORBIDDEN"
+    WRONG_VENUE = "WRONG_VENUE"  # staff acting for a venue they do not work for
+    NO_RULES_IN_FORCE = "NO_RULES_IN_FORCE"
+    EVENT_TOO_OLD = "EVENT_TOO_OLD"
+    EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # same key, different request
+    EARN_NOT_FOUND = "EARN_NOT_FOUND"
+    ALREADY_REVERSED = "ALREADY_REVERSED"
+    NOT_ENOUGH_POINTS = "NOT_ENOUGH_POINTS"
+    REWARD_NOT_FOUND = "REWARD_NOT_FOUND"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"
+    RULE_SET_INVALID = "RULE_SET_INVALID"
+    VERSION_NOT_NEXT = "VERSION_NOT_NEXT"
+    RETROACTIVE = "RETROACTIVE"
+    REDUCTION_NOT_ANNOUNCED = "REDUCTION_NOT_ANNOUNCED"
+
+
+class Locale(StrEnum):
+    EN = "en"
+    FR = "fr"
+
+
+class Trigger(StrEnum):
+    PURCHASE = "purchase"
+    ATTENDANCE = "attendance"
+    SUBSCRIPTION = "subscription"
+    SIGNUP = "signup"
+    BIRTHDAY = "birthday"
+    REFERRAL_CONVERTED = "referral_converted"
+
+
+class EntryKind(StrEnum):
+    EARN = "earn"
+    RELEASE = "release"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    MERGE = "merge"
+    ADJUST = "adjust"
+
+
+# ---- identity events ------------------------------------------------------------------------
 
 
 class IdentityEvent(Model):
@@ -29,6 +87,245 @@ class EventReceipt(Model):
     duplicates: int
 
 
+# ---- earning ---------------------------------------------------------------------------------
+
+
+class EarnEvent(Model):
+    """What happened: the facts the rules engine evaluates."""
+
+    trigger: Trigger
+    occurred_at: datetime
+    amount: Amount | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    category: Slug | None = None
+    venue_id: UUID | None = None
+
+
+class RecordEarn(Model):
+    """Record an earn. ``(source, external_id)`` makes it idempotent: the source is the caller's
+    own namespace (a partner, or a venue's box office), derived from who is calling."""
+
+    member_id: UUID
+    external_id: ExternalId
+    event: EarnEvent
+
+
+class SimulateEarn(Model):
+    member_id: UUID | None = None
+    event: EarnEvent
+    locale: Locale = Locale.EN
+
+
+class ReverseEarn(Model):
+    """Reverse an earn in full (no ``refunded_amount``) or in part, at most once."""
+
+    external_id: ExternalId  # the original earn's external id, in the caller's source
+    venue_id: UUID | None = None  # staff: the venue whose box office recorded the earn
+    refunded_amount: Amount | None = None
+    reason: Reason
+
+
+class RedeemReward(Model):
+    member_id: UUID
+    reward_id: UUID
+    idempotency_key: ExternalId
+
+
+class PublishRuleSet(Model):
+    document: dict[str, Any]
+    idempotency_key: ExternalId | None = None
+
+
+class CreateReward(Model):
+    key: Slug
+    title_en: Reason
+    title_fr: Reason
+    description_en: Reason
+    description_fr: Reason
+    cost: int = Field(gt=0, le=10_000_000)
+    stock: int | None = Field(default=None, ge=0, le=10_000_000)
+    min_tier: Slug | None = None
+
+
+# ---- views -----------------------------------------------------------------------------------
+
+
+class AwardLine(Model):
+    rule_key: str
+    rule_version: int
+    points: int
+    reason: str
+    pending_until: datetime | None = None
+    counts_for_status: bool = True
+
+
+class Award(Model):
+    total: int
+    lines: list[AwardLine]
+    rule_version: int | None
+    pending: int
+
+
+class Entry(Model):
+    id: UUID
+    kind: EntryKind
+    points: int  # the change to the member's balance (available and pending together)
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    external_id: str
+    actor: str
+    rule_version: int | None
+    reverses_entry_id: UUID | None
+    summary: str
+    lines: list[AwardLine]
+
+
+class EarnOutcome(Model):
+    entry: Entry
+    created: bool
+    balance: int
+    pending: int
+
+
+class ReverseOutcome(Model):
+    entry: Entry
+    created: bool
+    points_reversed: int
+    shortfall: int  # points already spent, that could not be taken back
+    balance: int
+
+
+class Reward(Model):
+    id: UUID
+    key: str
+    title: str
+    description: str
+    cost: int
+    stock: int | None
+    min_tier: str | None
+    active: bool
+    eligible: bool | None = None  # for the member asked about
+    ineligible_reason: str | None = None
+
+
+class Redemption(Model):
+    id: UUID
+    reward: Reward
+    voucher_code: str
+    cost: int
+    created_at: datetime
+    entry: Entry
+    created: bool
+    balance: int
+
+
+class Tier(Model):
+    key: str
+    name: str
+    threshold: int
+    benefits: list[str]
+    description: str
+
+
+class TierProgress(Model):
+    current: Tier | None
+    next: Tier | None
+    status_points: int
+    points_to_next: int | None
+    points_to_keep: int
+    keep_by: datetime | None
+    qualifying_until: datetime | None
+    counts_toward: str
+    policy: str
+
+
+class PendingRelease(Model):
+    points: int
+    available_at: datetime
+
+
+class HistoryPage(Model):
+    entries: list[Entry]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+class Account(Model):
+    member_id: UUID
+    balance: int
+    pending: int
+    pending_releases: list[PendingRelease]
+    next_expiry: PendingRelease | None
+    tier: TierProgress
+    history: HistoryPage
+
+
+class RuleView(Model):
+    key: str
+    title: str
+    trigger: Trigger
+    description: str
+    exclusive_group: str | None
+    pending_days: int
+    counts_for_status: bool
+
+
+class Change(Model):
+    kind: str
+    rule_key: str | None
+    lowers_earnings: bool
+    summary: str
+
+
+class RuleSetVersion(Model):
+    version: int
+    effective_at: datetime
+    published_at: datetime
+    published_by: str
+    changes: list[Change]
+    in_force: bool
+    upcoming: bool
+
+
+class Rulebook(Model):
+    locale: Locale
+    version: int | None
+    effective_at: datetime | None
+    currency: str
+    rules: list[RuleView]
+    tiers: list[Tier]
+    policies: list[str]
+    changelog: list[RuleSetVersion]  # newest first, upcoming versions included
+
+
+class PublishedRuleSet(Model):
+    version: int
+    effective_at: datetime
+    published_at: datetime
+    changes: list[Change]
+    created: bool
+
+
+class Liability(Model):
+    outstanding: int  # points held by members, available and pending
+    issued: int
+    redeemed: int
+    expired: int
+    reversed: int
+    as_of: datetime
+
+
+class JobReport(Model):
+    released_lots: int
+    released_points: int
+    expired_lots: int
+    expired_points: int
+    members: int
+
+
 class MemberExport(Model):
     member_id: UUID
     events_received: list[IdentityEvent]
+    entries: list[Entry]
+    redemptions: list[dict[str, Any]]

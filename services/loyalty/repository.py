@@ -1,15 +1,33 @@
-"""Every SQL statement of the loyalty service."""
+"""Every SQL statement of the loyalty service (SQLAlchemy Core, one connection per unit of work)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.loyalty import contract
-from services.loyalty.tables import inbox
+from services.loyalty import contract, ledger
+from services.loyalty.tables import (
+    accounts,
+    award_lines,
+    inbox,
+    journal_entries,
+    lots,
+    members,
+    postings,
+    redemptions,
+    rewards,
+    rule_sets,
+)
+
+# ---- identity events -------------------------------------------------------------------------
 
 
 async def record_event(conn: AsyncConnection, event: contract.IdentityEvent) -> bool:
@@ -28,15 +46,17 @@ async def record_event(conn: AsyncConnection, event: contract.IdentityEvent) -> 
     return (await conn.execute(stmt)).first() is not None
 
 
-async def events_about(conn: AsyncConnection, member_id: UUID) -> list[contract.IdentityEvent]:
-    key = str(member_id)
+async def events_about(
+    conn: AsyncConnection, member_ids: Sequence[UUID]
+) -> list[contract.IdentityEvent]:
+    keys = [str(m) for m in member_ids]
     rows = await conn.execute(
         sa.select(inbox)
         .where(
             sa.or_(
-                inbox.c.payload["member_id"].astext == key,
-                inbox.c.payload["absorbed_id"].astext == key,
-                inbox.c.payload["survivor_id"].astext == key,
+                inbox.c.payload["member_id"].astext.in_(keys),
+                inbox.c.payload["absorbed_id"].astext.in_(keys),
+                inbox.c.payload["survivor_id"].astext.in_(keys),
             )
         )
         .order_by(inbox.c.occurred_at)
@@ -47,3 +67,591 @@ async def events_about(conn: AsyncConnection, member_id: UUID) -> list[contract.
         )
         for r in rows
     ]
+
+
+# ---- rule sets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetRow:
+    version: int
+    document: dict[str, Any]
+    effective_at: datetime
+    published_at: datetime
+    published_by: str
+    changes: list[dict[str, Any]]
+    idempotency_key: str | None
+
+
+async def latest_rule_set_version(conn: AsyncConnection) -> int:
+    return int(
+        await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(rule_sets.c.version), 0))) or 0
+    )
+
+
+async def rule_set_rows(conn: AsyncConnection) -> list[RuleSetRow]:
+    rows = await conn.execute(sa.select(rule_sets).order_by(rule_sets.c.version))
+    return [RuleSetRow(**r._mapping) for r in rows]
+
+
+async def rule_set_by_key(conn: AsyncConnection, key: str) -> RuleSetRow | None:
+    row = (
+        await conn.execute(sa.select(rule_sets).where(rule_sets.c.idempotency_key == key))
+    ).first()
+    return RuleSetRow(**row._mapping) if row else None
+
+
+async def lock_rule_sets(conn: AsyncConnection) -> None:
+    """Serialise publishers: versions are consecutive, checked against the latest."""
+    await conn.execute(sa.text("LOCK TABLE loyalty.rule_sets IN SHARE ROW EXCLUSIVE MODE"))
+
+
+async def insert_rule_set(
+    conn: AsyncConnection,
+    *,
+    version: int,
+    document: dict[str, Any],
+    effective_at: datetime,
+    published_by: str,
+    changes: list[dict[str, Any]],
+    idempotency_key: str | None,
+) -> RuleSetRow:
+    row = (
+        await conn.execute(
+            insert(rule_sets)
+            .values(
+                version=version,
+                document=document,
+                effective_at=effective_at,
+                published_by=published_by,
+                changes=changes,
+                idempotency_key=idempotency_key,
+            )
+            .returning(*rule_sets.c)
+        )
+    ).one()
+    return RuleSetRow(**row._mapping)
+
+
+# ---- members and accounts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    available_id: int
+    pending_id: int
+    available: int
+    pending: int
+
+
+async def survivor(conn: AsyncConnection, member_id: UUID) -> UUID:
+    """The member's id after merges (merges keep ``merged_into`` pointing at the final survivor)."""
+    merged_into = await conn.scalar(
+        sa.select(members.c.merged_into).where(members.c.member_id == member_id)
+    )
+    return merged_into or member_id
+
+
+async def ensure_member(conn: AsyncConnection, member_id: UUID) -> None:
+    await conn.execute(
+        insert(members)
+        .values(member_id=member_id)
+        .on_conflict_do_nothing(index_elements=[members.c.member_id])
+    )
+    await conn.execute(
+        insert(accounts)
+        .values(
+            [
+                {"member_id": member_id, "kind": "available", "balance": 0},
+                {"member_id": member_id, "kind": "pending", "balance": 0},
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=[accounts.c.member_id, accounts.c.kind])
+    )
+
+
+async def lock_accounts(conn: AsyncConnection, member_ids: Iterable[UUID]) -> dict[UUID, Balances]:
+    """Lock the members' accounts (in one order, so that two lockers never deadlock)."""
+    ids = sorted(set(member_ids))
+    rows = (
+        await conn.execute(
+            sa.select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance)
+            .where(accounts.c.member_id.in_(ids))
+            .order_by(accounts.c.member_id, accounts.c.kind)
+            .with_for_update()
+        )
+    ).all()
+    return _balances(rows)
+
+
+async def balances(conn: AsyncConnection, member_id: UUID) -> Balances | None:
+    rows = (
+        await conn.execute(
+            sa.select(
+                accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance
+            ).where(accounts.c.member_id == member_id)
+        )
+    ).all()
+    return _balances(rows).get(member_id)
+
+
+def _balances(rows: Sequence[sa.Row[Any]]) -> dict[UUID, Balances]:
+    found: dict[UUID, dict[str, tuple[int, int]]] = {}
+    for r in rows:
+        found.setdefault(r.member_id, {})[r.kind] = (r.id, r.balance)
+    return {
+        m: Balances(k["available"][0], k["pending"][0], k["available"][1], k["pending"][1])
+        for m, k in found.items()
+    }
+
+
+async def member_ids(conn: AsyncConnection, member_id: UUID) -> list[UUID]:
+    """The member and every member merged into them: their history is one history."""
+    absorbed = await conn.scalars(
+        sa.select(members.c.member_id).where(members.c.merged_into == member_id)
+    )
+    return [member_id, *absorbed]
+
+
+async def record_merge(conn: AsyncConnection, *, absorbed: UUID, survivor: UUID) -> None:
+    await conn.execute(
+        sa.update(members).where(members.c.merged_into == absorbed).values(merged_into=survivor)
+    )
+    await conn.execute(
+        sa.update(members).where(members.c.member_id == absorbed).values(merged_into=survivor)
+    )
+    await conn.execute(
+        sa.update(lots).where(lots.c.member_id == absorbed).values(member_id=survivor)
+    )
+
+
+async def is_merged(conn: AsyncConnection, member_id: UUID) -> bool:
+    return (
+        await conn.scalar(sa.select(members.c.merged_into).where(members.c.member_id == member_id))
+    ) is not None
+
+
+async def programme_account_ids(conn: AsyncConnection) -> dict[ledger.AccountKind, int]:
+    rows = await conn.execute(
+        sa.select(accounts.c.kind, accounts.c.id).where(accounts.c.member_id.is_(None))
+    )
+    return {ledger.AccountKind(r.kind): r.id for r in rows}
+
+
+# ---- journal ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: UUID
+    seq: int
+    kind: str
+    source: str
+    external_id: str
+    member_id: UUID
+    points: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    rule_version: int | None
+    reverses_entry_id: UUID | None
+    event: dict[str, Any] | None
+    explanation: dict[str, Any]
+    request_hash: str | None
+
+
+def _entry(row: sa.Row[Any]) -> EntryRow:
+    return EntryRow(**row._mapping)
+
+
+async def entry_by_key(conn: AsyncConnection, source: str, external_id: str) -> EntryRow | None:
+    row = (
+        await conn.execute(
+            sa.select(journal_entries).where(
+                journal_entries.c.source == source, journal_entries.c.external_id == external_id
+            )
+        )
+    ).first()
+    return _entry(row) if row else None
+
+
+async def reversal_of(conn: AsyncConnection, entry_id: UUID) -> EntryRow | None:
+    row = (
+        await conn.execute(
+            sa.select(journal_entries).where(journal_entries.c.reverses_entry_id == entry_id)
+        )
+    ).first()
+    return _entry(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class LineRow:
+    rule_key: str
+    rule_version: int
+    points: int
+    occurred_at: datetime
+    local_day: date
+    counts_for_status: bool
+
+
+async def write_entry(
+    conn: AsyncConnection,
+    entry: ledger.Entry,
+    *,
+    account_ids: dict[ledger.Account, int],
+    member_id: UUID,
+    source: str,
+    external_id: str,
+    occurred_at: datetime,
+    actor: str,
+    explanation: dict[str, Any],
+    rule_version: int | None = None,
+    reverses_entry_id: UUID | None = None,
+    event: dict[str, Any] | None = None,
+    request_hash: str | None = None,
+    lines: Sequence[LineRow] = (),
+) -> EntryRow:
+    """Write a journal entry with its postings and award lines; the member's balance follows
+    from the postings (a trigger keeps it, and refuses to let it fall below zero)."""
+    member_delta = sum(p.delta for p in entry.postings if p.account.member == member_id)
+    row = (
+        await conn.execute(
+            insert(journal_entries)
+            .values(
+                id=uuid.uuid4(),
+                kind=entry.kind.value,
+                source=source,
+                external_id=external_id,
+                member_id=member_id,
+                points=member_delta,
+                occurred_at=occurred_at,
+                actor=actor,
+                rule_version=rule_version,
+                reverses_entry_id=reverses_entry_id,
+                event=event,
+                explanation=explanation,
+                request_hash=request_hash,
+            )
+            .returning(*journal_entries.c)
+        )
+    ).one()
+    if entry.postings:
+        await conn.execute(
+            insert(postings),
+            [
+                {"entry_id": row.id, "account_id": account_ids[p.account], "delta": p.delta}
+                for p in entry.postings
+            ],
+        )
+    if lines:
+        await conn.execute(
+            insert(award_lines),
+            [
+                {
+                    "entry_id": row.id,
+                    "line_no": n,
+                    "member_id": member_id,
+                    "rule_key": line.rule_key,
+                    "rule_version": line.rule_version,
+                    "points": line.points,
+                    "occurred_at": line.occurred_at,
+                    "local_day": line.local_day,
+                    "counts_for_status": line.counts_for_status,
+                }
+                for n, line in enumerate(lines)
+            ],
+        )
+    return _entry(row)
+
+
+async def history(
+    conn: AsyncConnection, ids: Sequence[UUID], *, first: int, before_seq: int | None
+) -> list[EntryRow]:
+    stmt = (
+        sa.select(journal_entries)
+        .where(journal_entries.c.member_id.in_(ids))
+        .order_by(journal_entries.c.seq.desc())
+        .limit(first)
+    )
+    if before_seq is not None:
+        stmt = stmt.where(journal_entries.c.seq < before_seq)
+    return [_entry(r) for r in await conn.execute(stmt)]
+
+
+async def prior_counts(
+    conn: AsyncConnection, ids: Sequence[UUID], before: datetime
+) -> dict[str, int]:
+    """How many earlier events of each trigger (and trigger:category) the member has."""
+    trigger = journal_entries.c.event["trigger"].astext
+    category = journal_entries.c.event["category"].astext
+    rows = await conn.execute(
+        sa.select(trigger.label("trigger"), category.label("category"), sa.func.count())
+        .where(
+            journal_entries.c.member_id.in_(ids),
+            journal_entries.c.kind == "earn",
+            journal_entries.c.occurred_at < before,
+        )
+        .group_by(trigger, category)
+    )
+    counts: dict[str, int] = {}
+    for t, c, n in rows:
+        counts[t] = counts.get(t, 0) + n
+        if c is not None:
+            counts[f"{t}:{c}"] = counts.get(f"{t}:{c}", 0) + n
+    return counts
+
+
+async def awarded_by_rule(
+    conn: AsyncConnection, ids: Sequence[UUID], day: date, month_start: date, month_end: date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Points each rule awarded the member on ``day`` and in the month (net of reversals)."""
+    rows = await conn.execute(
+        sa.select(
+            award_lines.c.rule_key,
+            sa.func.sum(award_lines.c.points).filter(award_lines.c.local_day == day),
+            sa.func.sum(award_lines.c.points),
+        )
+        .where(
+            award_lines.c.member_id.in_(ids),
+            award_lines.c.local_day >= month_start,
+            award_lines.c.local_day < month_end,
+        )
+        .group_by(award_lines.c.rule_key)
+    )
+    today: dict[str, int] = {}
+    month: dict[str, int] = {}
+    for key, on_day, in_month in rows:
+        today[key] = int(on_day or 0)
+        month[key] = int(in_month or 0)
+    return today, month
+
+
+async def status_lines(
+    conn: AsyncConnection, ids: Sequence[UUID], since: datetime, until: datetime
+) -> list[tuple[datetime, int]]:
+    rows = await conn.execute(
+        sa.select(award_lines.c.occurred_at, award_lines.c.points)
+        .where(
+            award_lines.c.member_id.in_(ids),
+            award_lines.c.counts_for_status,
+            award_lines.c.occurred_at > since,
+            award_lines.c.occurred_at <= until,
+        )
+        .order_by(award_lines.c.occurred_at)
+    )
+    return [(r.occurred_at, r.points) for r in rows]
+
+
+async def lines_of(conn: AsyncConnection, entry_id: UUID) -> list[LineRow]:
+    rows = await conn.execute(
+        sa.select(award_lines)
+        .where(award_lines.c.entry_id == entry_id)
+        .order_by(award_lines.c.line_no)
+    )
+    return [
+        LineRow(
+            r.rule_key, r.rule_version, r.points, r.occurred_at, r.local_day, r.counts_for_status
+        )
+        for r in rows
+    ]
+
+
+# ---- lots ------------------------------------------------------------------------------------
+
+
+def _lot(r: sa.Row[Any]) -> ledger.Lot:
+    return ledger.Lot(r.id, r.remaining, r.earned_at, r.available_at, r.released, r.expires_at)
+
+
+async def insert_lots(
+    conn: AsyncConnection,
+    member_id: UUID,
+    entry_id: UUID,
+    earned_at: datetime,
+    new: Sequence[ledger.NewLot],
+) -> None:
+    if new:
+        await conn.execute(
+            insert(lots),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "member_id": member_id,
+                    "entry_id": entry_id,
+                    "points": lot.points,
+                    "remaining": lot.points,
+                    "earned_at": earned_at,
+                    "available_at": lot.available_at,
+                    "released": lot.released,
+                    "expires_at": lot.expires_at,
+                }
+                for lot in new
+            ],
+        )
+
+
+async def open_lots(conn: AsyncConnection, member_id: UUID) -> list[ledger.Lot]:
+    """The member's lots with points left (the caller holds the member's account lock)."""
+    rows = await conn.execute(
+        sa.select(lots).where(lots.c.member_id == member_id, lots.c.remaining > 0)
+    )
+    return [_lot(r) for r in rows]
+
+
+async def lots_of_entry(conn: AsyncConnection, entry_id: UUID) -> list[ledger.Lot]:
+    rows = await conn.execute(sa.select(lots).where(lots.c.entry_id == entry_id))
+    return [_lot(r) for r in rows]
+
+
+async def draw(conn: AsyncConnection, takes: Iterable[ledger.Take]) -> None:
+    for take in takes:
+        await conn.execute(
+            sa.update(lots)
+            .where(lots.c.id == take.lot_id)
+            .values(remaining=lots.c.remaining - take.points)
+        )
+
+
+async def mark_released(conn: AsyncConnection, lot_id: UUID) -> None:
+    await conn.execute(sa.update(lots).where(lots.c.id == lot_id).values(released=True))
+
+
+async def members_with_due_lots(conn: AsyncConnection, now: datetime, limit: int) -> list[UUID]:
+    due = sa.or_(
+        sa.and_(~lots.c.released, lots.c.remaining > 0, lots.c.available_at <= now),
+        sa.and_(lots.c.remaining > 0, lots.c.expires_at <= now),
+    )
+    rows = await conn.scalars(sa.select(lots.c.member_id).where(due).distinct().limit(limit))
+    return list(rows)
+
+
+# ---- rewards and redemptions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRow:
+    id: UUID
+    key: str
+    title_en: str
+    title_fr: str
+    description_en: str
+    description_fr: str
+    cost: int
+    stock: int | None
+    min_tier: str | None
+    active: bool
+    created_at: datetime
+
+
+async def list_rewards(conn: AsyncConnection, *, active_only: bool = True) -> list[RewardRow]:
+    stmt = sa.select(rewards).order_by(rewards.c.cost, rewards.c.key)
+    if active_only:
+        stmt = stmt.where(rewards.c.active)
+    return [RewardRow(**r._mapping) for r in await conn.execute(stmt)]
+
+
+async def reward(conn: AsyncConnection, reward_id: UUID) -> RewardRow | None:
+    row = (await conn.execute(sa.select(rewards).where(rewards.c.id == reward_id))).first()
+    return RewardRow(**row._mapping) if row else None
+
+
+async def upsert_reward(
+    conn: AsyncConnection, body: contract.CreateReward
+) -> tuple[RewardRow, bool]:
+    values = body.model_dump()
+    row = (
+        await conn.execute(
+            insert(rewards)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=[rewards.c.key])
+            .returning(*rewards.c)
+        )
+    ).first()
+    if row is not None:
+        return RewardRow(**row._mapping), True
+    existing = (await conn.execute(sa.select(rewards).where(rewards.c.key == body.key))).one()
+    return RewardRow(**existing._mapping), False
+
+
+async def take_stock(conn: AsyncConnection, reward_id: UUID) -> bool:
+    """Take one item of a limited reward; ``False`` when none is left."""
+    row = (
+        await conn.execute(
+            sa.update(rewards)
+            .where(rewards.c.id == reward_id, rewards.c.stock > 0)
+            .values(stock=rewards.c.stock - 1)
+            .returning(rewards.c.id)
+        )
+    ).first()
+    return row is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    id: UUID
+    entry_id: UUID
+    member_id: UUID
+    reward_id: UUID
+    voucher_code: str
+    cost: int
+    created_at: datetime
+
+
+async def insert_redemption(
+    conn: AsyncConnection,
+    *,
+    entry_id: UUID,
+    member_id: UUID,
+    reward_id: UUID,
+    voucher_code: str,
+    cost: int,
+) -> RedemptionRow:
+    row = (
+        await conn.execute(
+            insert(redemptions)
+            .values(
+                id=uuid.uuid4(),
+                entry_id=entry_id,
+                member_id=member_id,
+                reward_id=reward_id,
+                voucher_code=voucher_code,
+                cost=cost,
+            )
+            .returning(*redemptions.c)
+        )
+    ).one()
+    return RedemptionRow(**row._mapping)
+
+
+async def redemption_of_entry(conn: AsyncConnection, entry_id: UUID) -> RedemptionRow | None:
+    row = (
+        await conn.execute(sa.select(redemptions).where(redemptions.c.entry_id == entry_id))
+    ).first()
+    return RedemptionRow(**row._mapping) if row else None
+
+
+async def redemptions_of(conn: AsyncConnection, ids: Sequence[UUID]) -> list[RedemptionRow]:
+    rows = await conn.execute(
+        sa.select(redemptions)
+        .where(redemptions.c.member_id.in_(ids))
+        .order_by(redemptions.c.created_at)
+    )
+    return [RedemptionRow(**r._mapping) for r in rows]
+
+
+# ---- programme figures -----------------------------------------------------------------------
+
+
+async def programme_movements(conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """Sums of the postings on programme accounts by (account kind, entry kind)."""
+    rows = await conn.execute(
+        sa.select(accounts.c.kind, journal_entries.c.kind, sa.func.sum(postings.c.delta))
+        .select_from(
+            postings.join(accounts, accounts.c.id == postings.c.account_id).join(
+                journal_entries, journal_entries.c.id == postings.c.entry_id
+            )
+        )
+        .where(accounts.c.member_id.is_(None))
+        .group_by(accounts.c.kind, journal_entries.c.kind)
+    )
+    return {(a, e): int(s) for a, e, s in rows}

@@ -1,31 +1,1243 @@
-"""Use cases of the loyalty service: async functions, one unit of work each."""
+"""Use cases of the loyalty service: async functions, one unit of work each.
+
+Every change to a member's points locks that member's accounts first, so that concurrent
+requests for one member run one after the other (caps, first-of-kind conditions and balances
+stay exact), while requests for different members never wait for each other. The programme's
+own accounts are never locked: their balances are derived from postings.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.actor import Actor, ActorKind
+from services.common.problems import Forbidden, InvalidInput, NotFound, Problem
 from services.common.uow import UnitOfWork
-from services.loyalty import contract, repository
+from services.loyalty import contract, ledger, repository, rules, tiers
+from services.loyalty.contract import Locale, ProblemCode
+
+log = structlog.get_logger(__name__)
+
+MAX_EVENT_AGE = timedelta(days=180)
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_HISTORY_PAGE = 100
+JOB_BATCH = 500
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+TRIGGER_LABELS = {
+    "purchase": ("Purchase", "Achat"),
+    "attendance": ("Attendance", "Présence"),
+    "subscription": ("Subscription", "Abonnement"),
+    "signup": ("Welcome", "Bienvenue"),
+    "birthday": ("Birthday", "Anniversaire"),
+    "referral_converted": ("Referral", "Parrainage"),
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _both(en: str, fr: str) -> dict[str, str]:
+    return {"en": en, "fr": fr}
+
+
+def _request_hash(fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# ---- the rulebook ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    rule_set: rules.RuleSet
+    published_at: datetime
+    published_by: str
+    changes: list[dict[str, Any]]
+
+
+class RuleBook:
+    """Published rule sets, cached: they are immutable, so only a new version invalidates."""
+
+    def __init__(self) -> None:
+        self._latest = -1
+        self._versions: list[Published] = []
+
+    async def versions(self, conn: AsyncConnection) -> list[Published]:
+        latest = await repository.latest_rule_set_version(conn)
+        if latest != self._latest:
+            rows = await repository.rule_set_rows(conn)
+            self._versions = [
+                Published(
+                    rules.parse_rule_set(r.document), r.published_at, r.published_by, r.changes
+                )
+                for r in rows
+            ]
+            self._latest = latest
+        return self._versions
+
+    async def in_force(self, conn: AsyncConnection, at: datetime) -> rules.RuleSet | None:
+        return rules.in_force([p.rule_set for p in await self.versions(conn)], at)
+
+    async def version(self, conn: AsyncConnection, version: int) -> rules.RuleSet:
+        for published in await self.versions(conn):
+            if published.rule_set.version == version:
+                return published.rule_set
+        raise LookupError(f"rule set version {version} is not published")
+
+
+# ---- shared steps ----------------------------------------------------------------------------
+
+
+async def _prepare_member(
+    conn: AsyncConnection, member_id: UUID
+) -> tuple[UUID, repository.Balances]:
+    """Resolve merges, create the member's accounts on first sight, and lock them."""
+    member = await repository.survivor(conn, member_id)
+    await repository.ensure_member(conn, member)
+    locked = await repository.lock_accounts(conn, [member])
+    return member, locked[member]
+
+
+def _account_ids(
+    member_balances: dict[UUID, repository.Balances], programme: dict[ledger.AccountKind, int]
+) -> dict[ledger.Account, int]:
+    ids: dict[ledger.Account, int] = {ledger.Account(kind): i for kind, i in programme.items()}
+    for member, b in member_balances.items():
+        ids[ledger.available(member)] = b.available_id
+        ids[ledger.pending(member)] = b.pending_id
+    return ids
+
+
+_PROGRAMME_IDS: weakref.WeakKeyDictionary[AsyncEngine, dict[ledger.AccountKind, int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _programme_ids(conn: AsyncConnection) -> dict[ledger.AccountKind, int]:
+    """The programme's account ids, read once per engine (they never change)."""
+    engine = conn.engine
+    if engine not in _PROGRAMME_IDS:
+        _PROGRAMME_IDS[engine] = await repository.programme_account_ids(conn)
+    return _PROGRAMME_IDS[engine]
+
+
+async def _ids_for(
+    conn: AsyncConnection, locked: dict[UUID, repository.Balances]
+) -> dict[ledger.Account, int]:
+    return _account_ids(locked, await _programme_ids(conn))
+
+
+def _local(rule_set: rules.RuleSet, at: datetime) -> datetime:
+    return at.astimezone(ZoneInfo(rule_set.timezone))
+
+
+def _month_bounds(day: date) -> tuple[date, date]:
+    start = day.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, end
+
+
+async def _status_entries(
+    conn: AsyncConnection, ids: Sequence[UUID], rule_set: rules.RuleSet, at: datetime
+) -> list[tiers.StatusEntry]:
+    horizon = timedelta(days=rule_set.tier_window_days + rule_set.tier_grace_days)
+    return [
+        tiers.StatusEntry(when, points)
+        for when, points in await repository.status_lines(conn, ids, at - horizon, at)
+    ]
+
+
+async def _member_context(
+    conn: AsyncConnection, ids: Sequence[UUID], rule_set: rules.RuleSet, event: rules.Event
+) -> rules.MemberContext:
+    """What the engine needs to know about the member, as of the event."""
+    tier: str | None = None
+    if rule_set.tiers and any(r.conditions.min_tier for r in rule_set.rules):
+        progress = tiers.tier_progress(
+            rule_set,
+            await _status_entries(conn, ids, rule_set, event.occurred_at),
+            event.occurred_at,
+        )
+        tier = progress.current.key if progress.current else None
+    counts: dict[str, int] = {}
+    if any(r.conditions.first_of_kind for r in rule_set.rules):
+        counts = await repository.prior_counts(conn, ids, event.occurred_at)
+    today: dict[str, int] = {}
+    month: dict[str, int] = {}
+    if any(r.caps.per_day or r.caps.per_month for r in rule_set.rules):
+        day = _local(rule_set, event.occurred_at).date()
+        today, month = await repository.awarded_by_rule(conn, ids, day, *_month_bounds(day))
+    return rules.MemberContext(
+        tier=tier, prior_counts=counts, awarded_today=today, awarded_this_month=month
+    )
+
+
+def _engine_event(body: contract.EarnEvent, rule_set: rules.RuleSet) -> rules.Event:
+    return rules.Event(
+        trigger=rules.Trigger(body.trigger.value),
+        occurred_at=body.occurred_at,
+        amount=body.amount,
+        currency=body.currency or rule_set.currency,
+        category=body.category,
+        venue_id=str(body.venue_id) if body.venue_id else None,
+    )
+
+
+def _check_time(occurred_at: datetime, now: datetime) -> None:
+    if occurred_at.tzinfo is None:
+        raise InvalidInput("occurred_at must carry a time zone offset")
+    if occurred_at > now + CLOCK_SKEW:
+        raise InvalidInput("the event has not happened yet", code=ProblemCode.EVENT_IN_FUTURE)
+    if occurred_at < now - MAX_EVENT_AGE:
+        raise InvalidInput(
+            f"events older than {MAX_EVENT_AGE.days} days are not accepted",
+            code=ProblemCode.EVENT_TOO_OLD,
+        )
+
+
+async def assess_earn(
+    conn: AsyncConnection, book: RuleBook, ids: Sequence[UUID], body: contract.EarnEvent
+) -> tuple[rules.RuleSet, rules.Event, rules.Award]:
+    """The one path from an event to an award, shared by the real earn and its preview."""
+    rule_set = await book.in_force(conn, body.occurred_at)
+    if rule_set is None:
+        raise Problem(
+            ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
+        )
+    event = _engine_event(body, rule_set)
+    context = await _member_context(conn, ids, rule_set, event)
+    return rule_set, event, rules.evaluate(rule_set, event, context)
+
+
+def _line_json(line: rules.AwardLine) -> dict[str, Any]:
+    return {
+        "rule_key": line.rule_key,
+        "rule_version": line.rule_version,
+        "points": line.points,
+        "reason": _both(line.reason_en, line.reason_fr),
+        "pending_until": line.pending_until.isoformat() if line.pending_until else None,
+        "counts_for_status": line.counts_for_status,
+    }
+
+
+def _line_from_json(raw: dict[str, Any]) -> rules.AwardLine:
+    return rules.AwardLine(
+        rule_key=raw["rule_key"],
+        rule_version=raw["rule_version"],
+        points=raw["points"],
+        reason_en=raw["reason"]["en"],
+        reason_fr=raw["reason"]["fr"],
+        pending_until=datetime.fromisoformat(raw["pending_until"])
+        if raw["pending_until"]
+        else None,
+        counts_for_status=raw["counts_for_status"],
+    )
+
+
+def _award_view(
+    award: rules.Award, rule_set: rules.RuleSet | None, locale: Locale, occurred_at: datetime
+) -> contract.Award:
+    return contract.Award(
+        total=award.total,
+        lines=[
+            contract.AwardLine(
+                rule_key=line.rule_key,
+                rule_version=line.rule_version,
+                points=line.points,
+                reason=line.reason_fr if locale is Locale.FR else line.reason_en,
+                pending_until=line.pending_until,
+                counts_for_status=line.counts_for_status,
+            )
+            for line in award.lines
+        ],
+        rule_version=rule_set.version if rule_set else None,
+        pending=sum(
+            line.points
+            for line in award.lines
+            if line.pending_until is not None and line.pending_until > occurred_at
+        ),
+    )
+
+
+def entry_view(row: repository.EntryRow, locale: Locale = Locale.EN) -> contract.Entry:
+    lang = locale.value
+    explanation = row.explanation
+    return contract.Entry(
+        id=row.id,
+        kind=contract.EntryKind(row.kind),
+        points=row.points,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        source=row.source,
+        external_id=row.external_id,
+        actor=row.actor,
+        rule_version=row.rule_version,
+        reverses_entry_id=row.reverses_entry_id,
+        summary=explanation["summary"][lang],
+        lines=[
+            contract.AwardLine(
+                rule_key=line["rule_key"],
+                rule_version=line["rule_version"],
+                points=line["points"],
+                reason=line["reason"][lang],
+                pending_until=line["pending_until"],
+                counts_for_status=line["counts_for_status"],
+            )
+            for line in explanation.get("lines", [])
+        ],
+    )
+
+
+def _source(actor: Actor, venue_id: UUID | None) -> str:
+    """The caller's namespace for external ids: a partner's, or a venue box office's."""
+    if actor.kind is ActorKind.PARTNER and actor.id:
+        return f"partner:{actor.id}"
+    if actor.kind is ActorKind.STAFF:
+        if venue_id is None:
+            raise InvalidInput("venue_id is required when staff record points")
+        if str(venue_id) not in actor.venue_ids:
+            raise Forbidden(ProblemCode.WRONG_VENUE, "you do not work for that venue")
+        return f"venue:{venue_id}"
+    if actor.kind in (ActorKind.ADMIN, ActorKind.SYSTEM):
+        return f"venue:{venue_id}" if venue_id else actor.kind.value
+    raise Forbidden(ProblemCode.FORBIDDEN, "only venues, partners and admins record points")
+
+
+# ---- earning ---------------------------------------------------------------------------------
+
+
+async def earn_points(
+    engine: AsyncEngine,
+    book: RuleBook,
+    actor: Actor,
+    body: contract.RecordEarn,
+    *,
+    locale: Locale = Locale.EN,
+    now: datetime | None = None,
+) -> contract.EarnOutcome:
+    """Record an event and award what the rule set in force at its time says, exactly once."""
+    now = _now(now)
+    _check_time(body.event.occurred_at, now)
+    source = _source(actor, body.event.venue_id)
+    request_hash = _request_hash(body.model_dump(mode="json"))
+    async with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        member, prepared = await _prepare_member(conn, body.member_id)
+        existing = await repository.entry_by_key(conn, source, body.external_id)
+        if existing is not None:
+            return await _replayed_earn(conn, existing, request_hash, locale)
+        ids = await repository.member_ids(conn, member)
+        rule_set, _event, award = await assess_earn(conn, book, ids, body.event)
+        new_lots = ledger.plan_lots(
+            [(line.points, line.pending_until) for line in award.lines],
+            earned_at=body.event.occurred_at,
+            now=now,
+            expiry_months=rule_set.expiry_months,
+        )
+        entry = ledger.earn_entry(member, new_lots)
+        label_en, label_fr = TRIGGER_LABELS[body.event.trigger.value]
+        day = _local(rule_set, body.event.occurred_at).date()
+        row = await repository.write_entry(
+            conn,
+            entry,
+            account_ids=await _ids_for(conn, {member: prepared}),
+            member_id=member,
+            source=source,
+            external_id=body.external_id,
+            occurred_at=body.event.occurred_at,
+            actor=actor.label(),
+            rule_version=rule_set.version,
+            event=body.event.model_dump(mode="json"),
+            request_hash=request_hash,
+            explanation={
+                "summary": _both(
+                    f"{label_en}: {_points_en(award.total)}"
+                    if award.total
+                    else f"{label_en}: no rule awarded points",
+                    f"{label_fr} : {_points_fr(award.total)}"
+                    if award.total
+                    else f"{label_fr} : aucune règle n'attribue de points",
+                ),
+                "lines": [_line_json(line) for line in award.lines],
+            },
+            lines=[
+                repository.LineRow(
+                    line.rule_key,
+                    line.rule_version,
+                    line.points,
+                    body.event.occurred_at,
+                    day,
+                    line.counts_for_status,
+                )
+                for line in award.lines
+            ],
+        )
+        await repository.insert_lots(conn, member, row.id, body.event.occurred_at, new_lots)
+        balances = await repository.balances(conn, member)
+        await uow.commit()
+    assert balances is not None
+    return contract.EarnOutcome(
+        entry=entry_view(row, locale),
+        created=True,
+        balance=balances.available,
+        pending=balances.pending,
+    )
+
+
+async def _replayed_earn(
+    conn: AsyncConnection, existing: repository.EntryRow, request_hash: str, locale: Locale
+) -> contract.EarnOutcome:
+    if existing.kind != "earn" or existing.request_hash != request_hash:
+        raise Problem(
+            ProblemCode.IDEMPOTENCY_KEY_REUSED,
+            "this external id was already used for a different event",
+            entry_id=str(existing.id),
+        )
+    balances = await repository.balances(conn, await repository.survivor(conn, existing.member_id))
+    assert balances is not None
+    return contract.EarnOutcome(
+        entry=entry_view(existing, locale),
+        created=False,
+        balance=balances.available,
+        pending=balances.pending,
+    )
+
+
+async def simulate_earn(
+    engine: AsyncEngine, book: RuleBook, body: contract.SimulateEarn
+) -> contract.Award:
+    """What an event would earn, through the very code that awards it (nothing is written)."""
+    async with UnitOfWork(engine) as uow:
+        ids: list[UUID] = []
+        if body.member_id is not None:
+            ids = await repository.member_ids(
+                uow.conn, await repository.survivor(uow.conn, body.member_id)
+            )
+        rule_set, _event, award = await assess_earn(uow.conn, book, ids, body.event)
+    return _award_view(award, rule_set, body.locale, body.event.occurred_at)
+
+
+def _points_en(points: int) -> str:
+    return f"{points:+d} point{'s' if abs(points) != 1 else ''}"
+
+
+def _points_fr(points: int) -> str:
+    return f"{points:+d} point{'s' if abs(points) > 1 else ''}"
+
+
+# ---- reversal --------------------------------------------------------------------------------
+
+
+async def reverse_earn(
+    engine: AsyncEngine,
+    book: RuleBook,
+    actor: Actor,
+    body: contract.ReverseEarn,
+    *,
+    locale: Locale = Locale.EN,
+    now: datetime | None = None,
+) -> contract.ReverseOutcome:
+    """Take back an earn, in full or in part, at most once, by the rules that awarded it."""
+    now = _now(now)
+    source = _source(actor, body.venue_id)
+    request_hash = _request_hash(body.model_dump(mode="json"))
+    async with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        original = await repository.entry_by_key(conn, source, body.external_id)
+        if original is None or original.kind != "earn":
+            raise NotFound(ProblemCode.EARN_NOT_FOUND, "no earn with that external id")
+        member, prepared = await _prepare_member(conn, original.member_id)
+        earlier = await repository.reversal_of(conn, original.id)
+        if earlier is not None:
+            if earlier.request_hash != request_hash:
+                raise Problem(
+                    ProblemCode.ALREADY_REVERSED,
+                    "this earn was already reversed",
+                    reversed_at=earlier.recorded_at.isoformat(),
+                    points=-earlier.points,
+                    by=earlier.actor,
+                )
+            balances = await repository.balances(conn, member)
+            assert balances is not None
+            return contract.ReverseOutcome(
+                entry=entry_view(earlier, locale),
+                created=False,
+                points_reversed=-earlier.points,
+                shortfall=int(earlier.explanation.get("shortfall", 0)),
+                balance=balances.available,
+            )
+        assert original.rule_version is not None and original.event is not None
+        rule_set = await book.version(conn, original.rule_version)
+        event_body = contract.EarnEvent.model_validate(original.event)
+        event = _engine_event(event_body, rule_set)
+        award = rules.Award(
+            total=sum(line["points"] for line in original.explanation["lines"]),
+            lines=tuple(_line_from_json(line) for line in original.explanation["lines"]),
+        )
+        if body.refunded_amount is not None and (
+            event.amount is None or body.refunded_amount > event.amount
+        ):
+            raise InvalidInput("the refunded amount exceeds the original amount")
+        back = rules.reverse(rule_set, event, award, body.refunded_amount)
+        account_ids = await _ids_for(conn, {member: prepared})
+        await _settle(conn, member, account_ids, actor, now)
+        takes, shortfall = ledger.claw_back(
+            await repository.lots_of_entry(conn, original.id),
+            await repository.open_lots(conn, member),
+            back.total,
+            now,
+        )
+        entry = (
+            ledger.reverse_entry(member, takes)
+            if takes
+            else ledger.Entry(ledger.EntryKind.REVERSE, ())
+        )
+        taken = sum(t.points for t in takes)
+        original_lines = await repository.lines_of(conn, original.id)
+        status_by_rule = {line.rule_key: line for line in original_lines}
+        note = (
+            _both(
+                f"{shortfall} points had already been spent and were not taken back.",
+                f"{shortfall} points avaient déjà été dépensés et n'ont pas été repris.",
+            )
+            if shortfall
+            else None
+        )
+        row = await repository.write_entry(
+            conn,
+            entry,
+            account_ids=account_ids,
+            member_id=member,
+            source=source,
+            external_id=f"reversal:{body.external_id}",
+            occurred_at=now,
+            actor=actor.label(),
+            rule_version=original.rule_version,
+            reverses_entry_id=original.id,
+            request_hash=request_hash,
+            explanation={
+                "summary": _both(
+                    f"Reversal ({body.reason}): {_points_en(-taken)}",
+                    f"Annulation ({body.reason}) : {_points_fr(-taken)}",
+                ),
+                "lines": [{**_line_json(line), "points": -line.points} for line in back.lines],
+                "note": note,
+                "shortfall": shortfall,
+                "refunded_amount": str(body.refunded_amount) if body.refunded_amount else None,
+            },
+            lines=[
+                repository.LineRow(
+                    line.rule_key,
+                    line.rule_version,
+                    -line.points,
+                    status_by_rule[line.rule_key].occurred_at,
+                    status_by_rule[line.rule_key].local_day,
+                    status_by_rule[line.rule_key].counts_for_status,
+                )
+                for line in back.lines
+                if line.points and line.rule_key in status_by_rule
+            ],
+        )
+        await repository.draw(conn, takes)
+        balances = await repository.balances(conn, member)
+        await uow.commit()
+    assert balances is not None
+    return contract.ReverseOutcome(
+        entry=entry_view(row, locale),
+        created=True,
+        points_reversed=taken,
+        shortfall=shortfall,
+        balance=balances.available,
+    )
+
+
+# ---- pending release and expiry --------------------------------------------------------------
+
+
+async def _settle(
+    conn: AsyncConnection,
+    member: UUID,
+    ids: dict[ledger.Account, int],
+    actor: Actor,
+    now: datetime,
+) -> tuple[int, int, int, int]:
+    """Release the member's due pending lots, then expire their due lots (oldest first).
+
+    The caller holds the member's account lock. Returns (lots released, points released, lots
+    expired, points expired)."""
+    lots = await repository.open_lots(conn, member)
+    due_release = ledger.due_releases(lots, now)
+    due_expiry = ledger.due_expiries(lots, now)
+    if not due_release and not due_expiry:
+        return 0, 0, 0, 0
+    released_points = 0
+    for lot in due_release:
+        await repository.write_entry(
+            conn,
+            ledger.release_entry(member, lot.remaining),
+            account_ids=ids,
+            member_id=member,
+            source="system",
+            external_id=f"release:{lot.id}",
+            occurred_at=lot.available_at,
+            actor=actor.label(),
+            explanation={
+                "summary": _both(
+                    f"{lot.remaining} pending points became available",
+                    f"{lot.remaining} points en attente sont devenus disponibles",
+                ),
+                "lines": [],
+            },
+        )
+        await repository.mark_released(conn, lot.id)
+        released_points += lot.remaining
+    expired_points = 0
+    for lot in ledger.due_expiries(await repository.open_lots(conn, member), now):
+        take = ledger.Take(lot.id, lot.remaining, True)
+        earned = lot.earned_at.date().isoformat()
+        await repository.write_entry(
+            conn,
+            ledger.expire_entry(member, [take]),
+            account_ids=ids,
+            member_id=member,
+            source="system",
+            external_id=f"expire:{lot.id}",
+            occurred_at=lot.expires_at or now,
+            actor=actor.label(),
+            explanation={
+                "summary": _both(
+                    f"{lot.remaining} points earned on {earned} expired",
+                    f"{lot.remaining} points gagnés le {earned} ont expiré",
+                ),
+                "lines": [],
+            },
+        )
+        await repository.draw(conn, [take])
+        expired_points += lot.remaining
+    return len(due_release), released_points, len(due_expiry), expired_points
+
+
+async def run_point_jobs(engine: AsyncEngine, *, now: datetime | None = None) -> contract.JobReport:
+    """Release pending points that have come due and expire points past their date, member by
+    member (one short transaction each, so the job never holds many locks)."""
+    from services.common.actor import SYSTEM
+
+    now = _now(now)
+    totals = [0, 0, 0, 0]
+    members_done = 0
+    while True:
+        async with UnitOfWork(engine) as uow:
+            due = await repository.members_with_due_lots(uow.conn, now, JOB_BATCH)
+        if not due:
+            break
+        for member_id in due:
+            async with UnitOfWork(engine) as uow:
+                member, prepared = await _prepare_member(uow.conn, member_id)
+                ids = await _ids_for(uow.conn, {member: prepared})
+                counts = await _settle(uow.conn, member, ids, SYSTEM, now)
+                await uow.commit()
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+            members_done += 1
+        if len(due) < JOB_BATCH:
+            break
+    report = contract.JobReport(
+        released_lots=totals[0],
+        released_points=totals[1],
+        expired_lots=totals[2],
+        expired_points=totals[3],
+        members=members_done,
+    )
+    log.info("points settled", **report.model_dump())
+    return report
+
+
+# ---- rewards ---------------------------------------------------------------------------------
+
+
+def _reward_view(
+    row: repository.RewardRow,
+    locale: Locale,
+    *,
+    eligible: bool | None = None,
+    reason: str | None = None,
+) -> contract.Reward:
+    fr = locale is Locale.FR
+    return contract.Reward(
+        id=row.id,
+        key=row.key,
+        title=row.title_fr if fr else row.title_en,
+        description=row.description_fr if fr else row.description_en,
+        cost=row.cost,
+        stock=row.stock,
+        min_tier=row.min_tier,
+        active=row.active,
+        eligible=eligible,
+        ineligible_reason=reason,
+    )
+
+
+def _tier_rank(rule_set: rules.RuleSet | None, key: str | None) -> int:
+    if rule_set is None or key is None:
+        return -1
+    for n, tier in enumerate(rule_set.tiers):
+        if tier.key == key:
+            return n
+    return len(rule_set.tiers)  # an unknown tier is out of reach
+
+
+def _eligibility(
+    row: repository.RewardRow, rule_set: rules.RuleSet | None, tier: str | None, locale: Locale
+) -> tuple[bool, str | None]:
+    if not row.active:
+        return False, "no longer offered" if locale is Locale.EN else "n'est plus proposée"
+    if row.stock is not None and row.stock <= 0:
+        return False, "out of stock" if locale is Locale.EN else "épuisée"
+    if row.min_tier and _tier_rank(rule_set, tier) < _tier_rank(rule_set, row.min_tier):
+        return False, (
+            f"reserved for the {row.min_tier} tier and above"
+            if locale is Locale.EN
+            else f"réservée au niveau {row.min_tier} et au-delà"
+        )
+    return True, None
+
+
+async def _current_tier(
+    conn: AsyncConnection, book: RuleBook, ids: Sequence[UUID], now: datetime
+) -> tuple[rules.RuleSet | None, str | None]:
+    rule_set = await book.in_force(conn, now)
+    if rule_set is None or not rule_set.tiers:
+        return rule_set, None
+    progress = tiers.tier_progress(rule_set, await _status_entries(conn, ids, rule_set, now), now)
+    return rule_set, progress.current.key if progress.current else None
+
+
+async def list_rewards(
+    engine: AsyncEngine,
+    book: RuleBook,
+    *,
+    member_id: UUID | None,
+    locale: Locale,
+    now: datetime | None = None,
+) -> list[contract.Reward]:
+    now = _now(now)
+    async with UnitOfWork(engine) as uow:
+        rows = await repository.list_rewards(uow.conn)
+        if member_id is None:
+            return [_reward_view(r, locale) for r in rows]
+        ids = await repository.member_ids(uow.conn, await repository.survivor(uow.conn, member_id))
+        rule_set, tier = await _current_tier(uow.conn, book, ids, now)
+    views = []
+    for r in rows:
+        eligible, reason = _eligibility(r, rule_set, tier, locale)
+        views.append(_reward_view(r, locale, eligible=eligible, reason=reason))
+    return views
+
+
+async def create_reward(
+    engine: AsyncEngine, actor: Actor, body: contract.CreateReward
+) -> tuple[contract.Reward, bool]:
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SYSTEM):
+        raise Forbidden(ProblemCode.FORBIDDEN, "only admins manage the rewards catalogue")
+    async with UnitOfWork(engine) as uow:
+        row, created = await repository.upsert_reward(uow.conn, body)
+        await uow.commit()
+    return _reward_view(row, Locale.EN), created
+
+
+def voucher_code() -> str:
+    raw = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+async def redeem_reward(
+    engine: AsyncEngine,
+    book: RuleBook,
+    actor: Actor,
+    body: contract.RedeemReward,
+    *,
+    locale: Locale = Locale.EN,
+    now: datetime | None = None,
+) -> contract.Redemption:
+    """Spend points on a reward: never below zero, never beyond stock, once per key."""
+    now = _now(now)
+    if actor.kind is ActorKind.MEMBER and actor.id != str(body.member_id):
+        raise Forbidden(ProblemCode.FORBIDDEN, "members redeem for themselves only")
+    if actor.kind not in (ActorKind.MEMBER, ActorKind.ADMIN, ActorKind.SYSTEM):
+        raise Forbidden(ProblemCode.FORBIDDEN, "only members redeem rewards")
+    source = "member"
+    request_hash = _request_hash({"reward_id": str(body.reward_id)})
+    async with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        member, prepared = await _prepare_member(conn, body.member_id)
+        external_id = f"{member}:{body.idempotency_key}"
+        existing = await repository.entry_by_key(conn, source, external_id)
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise Problem(
+                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                    "this idempotency key was already used for another reward",
+                )
+            return await _replayed_redemption(conn, existing, member, locale)
+        reward = await repository.reward(conn, body.reward_id)
+        if reward is None or not reward.active:
+            raise NotFound(ProblemCode.REWARD_NOT_FOUND, "no such reward")
+        ids = await repository.member_ids(conn, member)
+        rule_set, tier = await _current_tier(conn, book, ids, now)
+        eligible, reason = _eligibility(reward, rule_set, tier, locale)
+        if not eligible and reward.stock is not None and reward.stock <= 0:
+            raise Problem(ProblemCode.OUT_OF_STOCK, "this reward is out of stock")
+        if not eligible:
+            raise Problem(ProblemCode.NOT_ELIGIBLE, f"this reward is {reason}")
+        account_ids = await _ids_for(conn, {member: prepared})
+        await _settle(conn, member, account_ids, actor, now)
+        try:
+            takes = ledger.spend(await repository.open_lots(conn, member), reward.cost, now)
+        except ledger.NotEnoughPoints as short:
+            raise Problem(
+                ProblemCode.NOT_ENOUGH_POINTS,
+                f"this reward costs {short.needed} points; {short.available} are available",
+                needed=short.needed,
+                available=short.available,
+            ) from None
+        if reward.stock is not None and not await repository.take_stock(conn, reward.id):
+            raise Problem(ProblemCode.OUT_OF_STOCK, "this reward is out of stock")
+        row = await repository.write_entry(
+            conn,
+            ledger.redeem_entry(member, takes),
+            account_ids=account_ids,
+            member_id=member,
+            source=source,
+            external_id=external_id,
+            occurred_at=now,
+            actor=actor.label(),
+            request_hash=request_hash,
+            explanation={
+                "summary": _both(
+                    f"Redeemed {reward.title_en}: {_points_en(-reward.cost)}",
+                    f"Échange contre {reward.title_fr} : {_points_fr(-reward.cost)}",
+                ),
+                "lines": [],
+                "reward_id": str(reward.id),
+            },
+        )
+        await repository.draw(conn, takes)
+        redemption = await repository.insert_redemption(
+            conn,
+            entry_id=row.id,
+            member_id=member,
+            reward_id=reward.id,
+            voucher_code=voucher_code(),
+            cost=reward.cost,
+        )
+        balances = await repository.balances(conn, member)
+        reward_after = await repository.reward(conn, reward.id)
+        await uow.commit()
+    assert balances is not None and reward_after is not None
+    return contract.Redemption(
+        id=redemption.id,
+        reward=_reward_view(reward_after, locale),
+        voucher_code=redemption.voucher_code,
+        cost=redemption.cost,
+        created_at=redemption.created_at,
+        entry=entry_view(row, locale),
+        created=True,
+        balance=balances.available,
+    )
+
+
+async def _replayed_redemption(
+    conn: AsyncConnection, existing: repository.EntryRow, member: UUID, locale: Locale
+) -> contract.Redemption:
+    redemption = await repository.redemption_of_entry(conn, existing.id)
+    assert redemption is not None
+    reward = await repository.reward(conn, redemption.reward_id)
+    balances = await repository.balances(conn, member)
+    assert reward is not None and balances is not None
+    return contract.Redemption(
+        id=redemption.id,
+        reward=_reward_view(reward, locale),
+        voucher_code=redemption.voucher_code,
+        cost=redemption.cost,
+        created_at=redemption.created_at,
+        entry=entry_view(existing, locale),
+        created=False,
+        balance=balances.available,
+    )
+
+
+# ---- merges (identity events) ----------------------------------------------------------------
+
+
+async def merge_accounts(
+    conn: AsyncConnection, *, absorbed: UUID, survivor: UUID, merge_id: str, occurred_at: datetime
+) -> bool:
+    """Move the absorbed member's points and lots to the survivor, exactly once per merge."""
+    from services.common.actor import SYSTEM
+
+    if await repository.entry_by_key(conn, "identity", f"merge:{merge_id}") is not None:
+        return False
+    final = await repository.survivor(conn, survivor)
+    if final == absorbed or await repository.is_merged(conn, absorbed):
+        return False
+    for member in sorted({absorbed, final}):
+        await repository.ensure_member(conn, member)
+    locked = await repository.lock_accounts(conn, [absorbed, final])
+    moving = locked[absorbed]
+    entry = (
+        ledger.merge_entry(
+            absorbed, final, available_points=moving.available, pending_points=moving.pending
+        )
+        if moving.available or moving.pending
+        else ledger.Entry(ledger.EntryKind.MERGE, ())
+    )
+    points = moving.available + moving.pending
+    await repository.write_entry(
+        conn,
+        entry,
+        account_ids=await _ids_for(conn, locked),
+        member_id=final,
+        source="identity",
+        external_id=f"merge:{merge_id}",
+        occurred_at=occurred_at,
+        actor=SYSTEM.label(),
+        explanation={
+            "summary": _both(
+                f"Duplicate account merged into this one: {_points_en(points)}",
+                f"Compte en double fusionné avec celui-ci : {_points_fr(points)}",
+            ),
+            "lines": [],
+            "absorbed_id": str(absorbed),
+        },
+    )
+    await repository.record_merge(conn, absorbed=absorbed, survivor=final)
+    return True
 
 
 async def receive_identity_events(
     engine: AsyncEngine, batch: contract.EventBatch
 ) -> contract.EventReceipt:
-    """The idempotent consumer of identity's outbox: an event delivered twice is recorded once."""
+    """The idempotent consumer of identity's outbox: an event delivered twice is recorded once,
+    and a merge moves the accounts in the same transaction as its receipt."""
     received = duplicates = 0
     async with UnitOfWork(engine) as uow:
         for event in batch.events:
-            if await repository.record_event(uow.conn, event):
-                received += 1
-            else:
+            if not await repository.record_event(uow.conn, event):
                 duplicates += 1
+                continue
+            received += 1
+            if event.type == "members.merged":
+                await merge_accounts(
+                    uow.conn,
+                    absorbed=UUID(event.payload["absorbed_id"]),
+                    survivor=UUID(event.payload["survivor_id"]),
+                    merge_id=str(event.payload.get("merge_id") or event.event_id),
+                    occurred_at=event.occurred_at,
+                )
         await uow.commit()
     return contract.EventReceipt(received=received, duplicates=duplicates)
 
 
+# ---- reading an account ----------------------------------------------------------------------
+
+
+def _tier_view(tier: rules.TierDef, locale: Locale) -> contract.Tier:
+    fr = locale is Locale.FR
+    return contract.Tier(
+        key=tier.key,
+        name=tier.name_fr if fr else tier.name_en,
+        threshold=tier.threshold,
+        benefits=list(tier.benefits_fr if fr else tier.benefits_en),
+        description=rules.describe_tier(tier, rules.Locale(locale.value)),
+    )
+
+
+def _progress_view(progress: tiers.TierProgress | None, locale: Locale) -> contract.TierProgress:
+    if progress is None:
+        return contract.TierProgress(
+            current=None,
+            next=None,
+            status_points=0,
+            points_to_next=None,
+            points_to_keep=0,
+            keep_by=None,
+            qualifying_until=None,
+            counts_toward="",
+            policy="",
+        )
+    fr = locale is Locale.FR
+    return contract.TierProgress(
+        current=_tier_view(progress.current, locale) if progress.current else None,
+        next=_tier_view(progress.next, locale) if progress.next else None,
+        status_points=progress.status_points,
+        points_to_next=progress.points_to_next,
+        points_to_keep=progress.points_to_keep,
+        keep_by=progress.keep_by,
+        qualifying_until=progress.qualifying_until,
+        counts_toward=progress.counts_toward_fr if fr else progress.counts_toward_en,
+        policy=progress.policy_fr if fr else progress.policy_en,
+    )
+
+
+def encode_cursor(seq: int) -> str:
+    return f"e{seq}"
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.startswith("e") or not cursor[1:].isdigit():
+        raise InvalidInput("the cursor is not valid")
+    return int(cursor[1:])
+
+
+async def account(
+    engine: AsyncEngine,
+    book: RuleBook,
+    member_id: UUID,
+    *,
+    first: int = 10,
+    after: str | None = None,
+    locale: Locale = Locale.EN,
+    now: datetime | None = None,
+) -> contract.Account:
+    now = _now(now)
+    if not 0 <= first <= MAX_HISTORY_PAGE:
+        raise InvalidInput(f"first must be between 0 and {MAX_HISTORY_PAGE}")
+    before_seq = decode_cursor(after)
+    async with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        member = await repository.survivor(conn, member_id)
+        balances = await repository.balances(conn, member)
+        ids = await repository.member_ids(conn, member)
+        lots = await repository.open_lots(conn, member)
+        rule_set = await book.in_force(conn, now)
+        progress = None
+        if rule_set is not None and rule_set.tiers:
+            progress = tiers.tier_progress(
+                rule_set, await _status_entries(conn, ids, rule_set, now), now
+            )
+        rows = await repository.history(conn, ids, first=first + 1, before_seq=before_seq)
+    page = rows[:first]
+    pending_by_time: dict[datetime, int] = {}
+    for lot in lots:
+        if not lot.released:
+            pending_by_time[lot.available_at] = (
+                pending_by_time.get(lot.available_at, 0) + lot.remaining
+            )
+    expiring = sorted(
+        (lot.expires_at, lot.remaining) for lot in lots if lot.expires_at and lot.released
+    )
+    next_expiry = None
+    if expiring:
+        first_date = expiring[0][0]
+        next_expiry = contract.PendingRelease(
+            points=sum(p for when, p in expiring if when == first_date), available_at=first_date
+        )
+    return contract.Account(
+        member_id=member,
+        balance=balances.available if balances else 0,
+        pending=balances.pending if balances else 0,
+        pending_releases=[
+            contract.PendingRelease(points=p, available_at=t)
+            for t, p in sorted(pending_by_time.items())
+        ],
+        next_expiry=next_expiry,
+        tier=_progress_view(progress, locale),
+        history=contract.HistoryPage(
+            entries=[entry_view(r, locale) for r in page],
+            end_cursor=encode_cursor(page[-1].seq) if page else None,
+            has_next_page=len(rows) > first,
+        ),
+    )
+
+
+async def liability(engine: AsyncEngine, *, now: datetime | None = None) -> contract.Liability:
+    async with UnitOfWork(engine) as uow:
+        moves = await repository.programme_movements(uow.conn)
+    issued = -moves.get(("issued", "earn"), 0)
+    reversed_ = moves.get(("issued", "reverse"), 0)
+    redeemed = moves.get(("redeemed", "redeem"), 0)
+    expired = moves.get(("expired", "expire"), 0)
+    outstanding = ledger.liability(
+        {
+            ledger.AccountKind(kind): total
+            for kind in ("issued", "redeemed", "expired")
+            for total in [sum(v for (a, _), v in moves.items() if a == kind)]
+        }
+    )
+    return contract.Liability(
+        outstanding=outstanding,
+        issued=issued,
+        redeemed=redeemed,
+        expired=expired,
+        reversed=reversed_,
+        as_of=_now(now),
+    )
+
+
+# ---- the rulebook ----------------------------------------------------------------------------
+
+
+def _changes_json(changes: Sequence[rules.Change]) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": c.kind,
+            "rule_key": c.rule_key,
+            "lowers_earnings": c.lowers_earnings,
+            "summary": _both(c.summary_en, c.summary_fr),
+        }
+        for c in changes
+    ]
+
+
+def _change_views(changes: list[dict[str, Any]], locale: Locale) -> list[contract.Change]:
+    return [
+        contract.Change(
+            kind=c["kind"],
+            rule_key=c["rule_key"],
+            lowers_earnings=c["lowers_earnings"],
+            summary=c["summary"][locale.value],
+        )
+        for c in changes
+    ]
+
+
+async def publish_rule_set(
+    engine: AsyncEngine,
+    book: RuleBook,
+    actor: Actor,
+    body: contract.PublishRuleSet,
+    *,
+    now: datetime | None = None,
+) -> contract.PublishedRuleSet:
+    """Validate and publish a new version; a change that lowers earnings must be announced."""
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SYSTEM):
+        raise Forbidden(ProblemCode.FORBIDDEN, "only admins publish rule sets")
+    now = _now(now)
+    async with UnitOfWork(engine) as uow:
+        conn = uow.conn
+        await repository.lock_rule_sets(conn)
+        if body.idempotency_key is not None:
+            earlier = await repository.rule_set_by_key(conn, body.idempotency_key)
+            if earlier is not None:
+                return contract.PublishedRuleSet(
+                    version=earlier.version,
+                    effective_at=earlier.effective_at,
+                    published_at=earlier.published_at,
+                    changes=_change_views(earlier.changes, Locale.EN),
+                    created=False,
+                )
+        versions = await book.versions(conn)
+        previous = versions[-1].rule_set if versions else None
+        document = {"version": (previous.version + 1) if previous else 1, **body.document}
+        try:
+            rule_set = rules.parse_rule_set(document)
+            changes = rules.check_publication(previous, rule_set, now)
+        except rules.RuleSetInvalid as invalid:
+            raise InvalidInput(
+                "the rule set is not valid",
+                code=ProblemCode.RULE_SET_INVALID,
+                errors=invalid.errors,
+            ) from None
+        except rules.RuleSetRejected as rejected:
+            raise Problem(rejected.code, rejected.message) from None
+        row = await repository.insert_rule_set(
+            conn,
+            version=rule_set.version,
+            document=rule_set.model_dump(mode="json"),
+            effective_at=rule_set.effective_at,
+            published_by=actor.label(),
+            changes=_changes_json(changes),
+            idempotency_key=body.idempotency_key,
+        )
+        await uow.commit()
+    return contract.PublishedRuleSet(
+        version=row.version,
+        effective_at=row.effective_at,
+        published_at=row.published_at,
+        changes=_change_views(row.changes, Locale.EN),
+        created=True,
+    )
+
+
+async def rulebook(
+    engine: AsyncEngine, book: RuleBook, *, locale: Locale, now: datetime | None = None
+) -> contract.Rulebook:
+    """The public rulebook: the rules in force, in plain words, and their history."""
+    now = _now(now)
+    async with UnitOfWork(engine) as uow:
+        versions = await book.versions(uow.conn)
+    current = rules.in_force([p.rule_set for p in versions], now)
+    lang = rules.Locale(locale.value)
+    fr = locale is Locale.FR
+    return contract.Rulebook(
+        locale=locale,
+        version=current.version if current else None,
+        effective_at=current.effective_at if current else None,
+        currency=current.currency if current else "EUR",
+        rules=[
+            contract.RuleView(
+                key=r.key,
+                title=r.title_fr if fr else r.title_en,
+                trigger=contract.Trigger(r.trigger.value),
+                description=rules.describe(r, lang, current.currency),
+                exclusive_group=r.exclusive_group,
+                pending_days=r.pending_days,
+                counts_for_status=r.counts_for_status,
+            )
+            for r in (current.rules if current else ())
+        ],
+        tiers=[_tier_view(t, locale) for t in (current.tiers if current else ())],
+        policies=rules.describe_policy(current, lang) if current else [],
+        changelog=[
+            contract.RuleSetVersion(
+                version=p.rule_set.version,
+                effective_at=p.rule_set.effective_at,
+                published_at=p.published_at,
+                published_by=p.published_by,
+                changes=_change_views(p.changes, locale),
+                in_force=current is not None and p.rule_set.version == current.version,
+                upcoming=p.rule_set.effective_at > now,
+            )
+            for p in reversed(versions)
+        ],
+    )
+
+
 async def export_member(engine: AsyncEngine, member_id: UUID) -> contract.MemberExport:
     async with UnitOfWork(engine) as uow:
-        events = await repository.events_about(uow.conn, member_id)
-    return contract.MemberExport(member_id=member_id, events_received=events)
+        member = await repository.survivor(uow.conn, member_id)
+        ids = await repository.member_ids(uow.conn, member)
+        events = await repository.events_about(uow.conn, ids)
+        rows = await repository.history(uow.conn, ids, first=1_000_000, before_seq=None)
+        redemptions = await repository.redemptions_of(uow.conn, ids)
+    return contract.MemberExport(
+        member_id=member,
+        events_received=events,
+        entries=[entry_view(r) for r in rows],
+        redemptions=[
+            {
+                "id": str(r.id),
+                "reward_id": str(r.reward_id),
+                "voucher_code": r.voucher_code,
+                "cost": r.cost,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in redemptions
+        ],
+    )
