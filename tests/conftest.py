@@ -46,17 +46,37 @@ async def _admin(server_url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """The URL of a fresh, migrated database for this test session."""
-    server_url = _server_url()
+def database_server() -> str:
+    """The URL of the PostgreSQL server the tests run against."""
+    return _server_url()
+
+
+def _new_database(server_url: str) -> tuple[str, str]:
     name = f"loyalty_test_{secrets.token_hex(4)}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    upgrade_all(url)
+    return name, url
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server: str) -> Iterator[str]:
+    """The URL of a fresh, migrated database for this test session."""
+    name, url = _new_database(database_server)
     try:
-        upgrade_all(url)
         yield url
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_database_url(database_server: str) -> Iterator[str]:
+    """A database of the test's own, for tests that change programme-wide state (rule sets)."""
+    name, url = _new_database(database_server)
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -389,7 +389,7 @@ async def prior_counts(
         .where(
             journal_entries.c.member_id.in_(ids),
             journal_entries.c.kind == "earn",
-            journal_entries.c.occurred_at < before,
+            journal_entries.c.occurred_at <= before,
         )
         .group_by(trigger, category)
     )

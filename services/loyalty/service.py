@@ -332,7 +332,8 @@ async def earn_points(
 ) -> contract.EarnOutcome:
     """Record an event and award what the rule set in force at its time says, exactly once."""
     now = _now(now)
-    _check_time(body.event.occurred_at, now)
+    if body.event.occurred_at.tzinfo is None:
+        raise InvalidInput("occurred_at must carry a time zone offset")
     source = _source(actor, body.event.venue_id)
     request_hash = _request_hash(body.model_dump(mode="json"))
     async with UnitOfWork(engine) as uow:
@@ -341,6 +342,7 @@ async def earn_points(
         existing = await repository.entry_by_key(conn, source, body.external_id)
         if existing is not None:
             return await _replayed_earn(conn, existing, request_hash, locale)
+        _check_time(body.event.occurred_at, now)  # a replay of a recorded earn is always answered
         ids = await repository.member_ids(conn, member)
         rule_set, _event, award = await assess_earn(conn, book, ids, body.event)
         new_lots = ledger.plan_lots(
@@ -608,7 +610,7 @@ async def _settle(
         released_points += lot.remaining
     expired_points = 0
     for lot in ledger.due_expiries(await repository.open_lots(conn, member), now):
-        take = ledger.Take(lot.id, lot.remaining, True)
+        take = ledger.Take(lot.id, lot.remaining, lot.released)
         earned = lot.earned_at.date().isoformat()
         await repository.write_entry(
             conn,
@@ -662,7 +664,8 @@ async def run_point_jobs(engine: AsyncEngine, *, now: datetime | None = None) ->
         expired_points=totals[3],
         members=members_done,
     )
-    log.info("points settled", **report.model_dump())
+    if members_done:
+        log.info("points settled", **report.model_dump())
     return report
 
 
@@ -1195,7 +1198,7 @@ async def rulebook(
                 key=r.key,
                 title=r.title_fr if fr else r.title_en,
                 trigger=contract.Trigger(r.trigger.value),
-                description=rules.describe(r, lang, current.currency),
+                description=rules.describe(r, lang, current),
                 exclusive_group=r.exclusive_group,
                 pending_days=r.pending_days,
                 counts_for_status=r.counts_for_status,

@@ -1,0 +1,148 @@
+"""Tiers from status points over a rolling window, with progress and a transparent grace period
+(no I/O).
+
+A member holds the highest tier their status points of the last ``tier_window_days`` reach. When
+they fall below it, they keep it for ``tier_grace_days`` more, then hold the tier their points
+support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.loyalty.rules import words
+from services.loyalty.rules.model import RuleSet, TierDef
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    at: datetime
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class TierProgress:
+    current: TierDef | None
+    next: TierDef | None
+    status_points: int
+    points_to_next: int | None
+    points_to_keep: int
+    keep_by: datetime | None
+    qualifying_until: datetime | None
+    counts_toward_en: str
+    counts_toward_fr: str
+    policy_en: str
+    policy_fr: str
+
+
+def window_sum(entries: Sequence[StatusEntry], at: datetime, window: timedelta) -> int:
+    """Status points earned in ``(at - window, at]``."""
+    return sum(e.points for e in entries if at - window < e.at <= at)
+
+
+def _reached(rule_set: RuleSet, points: int) -> int:
+    """The index of the highest tier ``points`` reach, -1 for none."""
+    rank = -1
+    for n, tier in enumerate(rule_set.tiers):
+        if points >= tier.threshold:
+            rank = n
+    return rank
+
+
+def _grace_tier(
+    rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime, window: timedelta
+) -> tuple[int, datetime | None]:
+    """The highest tier reached at any moment of the grace period, and when its grace ends."""
+    grace = timedelta(days=rule_set.tier_grace_days)
+    start = now - grace
+    # The window sum only rises when an entry is earned, so its highest values over
+    # [start, now] are at ``start`` or at an entry's time.
+    moments = sorted({start, *(e.at for e in entries if start <= e.at <= now)})
+    best = max((_reached(rule_set, window_sum(entries, t, window)) for t in moments), default=-1)
+    if best < 0 or best <= _reached(rule_set, window_sum(entries, now, window)):
+        return best, None
+    threshold = rule_set.tiers[best].threshold
+    # The moment it fell below: the first change after the last moment it qualified.
+    changes = sorted(_between(start, now, entries, window))
+    last_ok = max(t for t in changes if window_sum(entries, t, window) >= threshold)
+    fell = min(
+        (t for t in changes if t > last_ok and window_sum(entries, t, window) < threshold),
+        default=now,
+    )
+    return best, fell + grace
+
+
+def _between(
+    start: datetime, now: datetime, entries: Sequence[StatusEntry], window: timedelta
+) -> set[datetime]:
+    return {
+        t
+        for t in {start, *(e.at for e in entries), *(e.at + window for e in entries)}
+        if start <= t <= now
+    }
+
+
+def _keep(
+    rule_set: RuleSet,
+    entries: Sequence[StatusEntry],
+    now: datetime,
+    window: timedelta,
+    threshold: int,
+) -> tuple[int, datetime | None]:
+    """The next moment points age out below ``threshold``, and how many are needed before it."""
+    for when in sorted({e.at + window for e in entries if e.at + window > now}):
+        remaining = window_sum(entries, when, window)
+        if remaining < threshold:
+            return threshold - remaining, when
+    return 0, None
+
+
+def _counts_toward(rule_set: RuleSet, lang: str) -> str:
+    titles = [
+        r.title_en if lang == "en" else r.title_fr for r in rule_set.rules if r.counts_for_status
+    ]
+    if not titles:
+        return (
+            "No rule earns status points."
+            if lang == "en"
+            else "Aucune règle ne donne de points de statut."
+        )
+    listed = ", ".join(titles)
+    return (
+        f"Status points come from: {listed}."
+        if lang == "en"
+        else f"Les points de statut viennent de : {listed}."
+    )
+
+
+def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime) -> TierProgress:
+    window = timedelta(days=rule_set.tier_window_days)
+    status = window_sum(entries, now, window)
+    qualified = _reached(rule_set, status)
+    held, qualifying_until = _grace_tier(rule_set, entries, now, window)
+    rank = max(qualified, held)
+    current = rule_set.tiers[rank] if rank >= 0 else None
+    upcoming = rule_set.tiers[rank + 1] if rank + 1 < len(rule_set.tiers) else None
+    if current is None:
+        to_keep, keep_by = 0, None
+    elif rank > qualified:
+        to_keep, keep_by = current.threshold - status, qualifying_until
+    else:
+        to_keep, keep_by = _keep(rule_set, entries, now, window, current.threshold)
+    policy = words.describe_policy(rule_set, "en")
+    policy_fr = words.describe_policy(rule_set, "fr")
+    return TierProgress(
+        current=current,
+        next=upcoming,
+        status_points=status,
+        points_to_next=upcoming.threshold - status if upcoming else None,
+        points_to_keep=max(to_keep, 0),
+        keep_by=keep_by,
+        qualifying_until=qualifying_until if rank > qualified else None,
+        counts_toward_en=_counts_toward(rule_set, "en"),
+        counts_toward_fr=_counts_toward(rule_set, "fr"),
+        policy_en=" ".join(policy[1:3]) if rule_set.tiers else "",
+        policy_fr=" ".join(policy_fr[1:3]) if rule_set.tiers else "",
+    )

@@ -1,0 +1,223 @@
+"""Fixtures for the loyalty service's integration tests: the app over httpx's ASGI transport,
+a test programme (rule set and rewards) published once, and helpers to read the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest_asyncio
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from services.common.actor import SYSTEM, Actor, ActorKind
+from services.common.http import ServiceTokens
+from services.common.settings import Settings
+from services.loyalty import contract, service
+from services.loyalty.api import create_app
+
+SERVICE_SECRET = "loyalty-tests-service-secret-0123456789"
+VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+OTHER_VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a002")
+STAFF = Actor(ActorKind.STAFF, str(uuid.uuid4()), frozenset({str(VENUE)}))
+PARTNER = Actor(ActorKind.PARTNER, str(uuid.uuid4()))
+ADMIN = Actor(ActorKind.ADMIN, str(uuid.uuid4()))
+
+
+def rules_document(effective_at: datetime) -> dict[str, Any]:
+    """A small programme whose awards are easy to compute by hand."""
+    return {
+        "effective_at": effective_at.isoformat(),
+        "timezone": "Europe/Paris",
+        "currency": "EUR",
+        "expiry_months": 12,
+        "tier_window_days": 365,
+        "tier_grace_days": 90,
+        "rules": [
+            {
+                "key": "tickets",
+                "title_en": "Tickets",
+                "title_fr": "Billets",
+                "trigger": "purchase",
+                "conditions": {"categories": ["ticket"]},
+                "award": {"kind": "per_unit", "points": 1, "per": "1", "rounding": "down"},
+            },
+            {
+                "key": "cafe",
+                "title_en": "Café",
+                "title_fr": "Café",
+                "trigger": "purchase",
+                "conditions": {"categories": ["cafe"]},
+                "award": {"kind": "per_unit", "points": 2, "per": "1", "rounding": "down"},
+                "pending_days": 3,
+                "counts_for_status": False,
+            },
+            {
+                "key": "show",
+                "title_en": "Attendance",
+                "title_fr": "Présence",
+                "trigger": "attendance",
+                "award": {"kind": "fixed", "points": 25},
+            },
+            {
+                "key": "first-visit",
+                "title_en": "First visit",
+                "title_fr": "Première visite",
+                "trigger": "attendance",
+                "conditions": {"first_of_kind": True},
+                "award": {"kind": "fixed", "points": 100},
+            },
+            {
+                "key": "workshop",
+                "title_en": "Workshops",
+                "title_fr": "Ateliers",
+                "trigger": "purchase",
+                "conditions": {"categories": ["workshop"]},
+                "award": {"kind": "fixed", "points": 40},
+                "caps": {"per_day": 80},
+            },
+        ],
+        "tiers": [
+            {"key": "silver", "name_en": "Silver", "name_fr": "Argent", "threshold": 100},
+            {"key": "gold", "name_en": "Gold", "name_fr": "Or", "threshold": 300},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Programme:
+    coffee_id: uuid.UUID  # 50 points, unlimited
+    effective_at: datetime
+
+
+async def ensure_programme(engine: AsyncEngine) -> Programme:
+    """Publish the test rule set (as of a year ago) and the unlimited reward, once per database."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=365)
+    book = service.RuleBook()
+    published = await service.publish_rule_set(
+        engine,
+        book,
+        SYSTEM,
+        contract.PublishRuleSet(document=rules_document(start), idempotency_key="test-rules-1"),
+        now=start,
+    )
+    reward, _ = await service.create_reward(
+        engine,
+        SYSTEM,
+        contract.CreateReward(
+            key="test-coffee",
+            title_en="Coffee",
+            title_fr="Café",
+            description_en="A coffee.",
+            description_fr="Un café.",
+            cost=50,
+        ),
+    )
+    return Programme(reward.id, published.effective_at)
+
+
+def ticket(amount: str, *, at: datetime | None = None, venue: uuid.UUID = VENUE) -> dict[str, Any]:
+    return {
+        "trigger": "purchase",
+        "occurred_at": (at or datetime.now(UTC)).isoformat(),
+        "amount": amount,
+        "currency": "EUR",
+        "category": "ticket",
+        "venue_id": str(venue),
+    }
+
+
+class Loyalty:
+    """The loyalty app as the gateway sees it: every call carries a service token and an actor."""
+
+    STAFF = STAFF
+    PARTNER = PARTNER
+    ADMIN = ADMIN
+    VENUE = VENUE
+    OTHER_VENUE = OTHER_VENUE
+    ticket = staticmethod(ticket)
+
+    def __init__(
+        self, client: httpx.AsyncClient, engine: AsyncEngine, programme: Programme
+    ) -> None:
+        self.client = client
+        self.engine = engine
+        self.programme = programme
+        self._tokens = ServiceTokens(SERVICE_SECRET)
+
+    async def call(
+        self, method: str, path: str, *, actor: Actor = STAFF, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"authorization": self._tokens.header("loyalty"), **actor.headers()}
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def earn(
+        self,
+        member_id: uuid.UUID,
+        event: dict[str, Any],
+        *,
+        external_id: str | None = None,
+        actor: Actor = STAFF,
+    ) -> httpx.Response:
+        body = {
+            "member_id": str(member_id),
+            "external_id": external_id or uuid.uuid4().hex,
+            "event": event,
+        }
+        return await self.call("POST", "/internal/earn", actor=actor, json=body)
+
+    async def funded_member(self, points: int) -> uuid.UUID:
+        """A new member holding exactly ``points`` spendable points (from one ticket)."""
+        member = uuid.uuid4()
+        response = await self.earn(member, ticket(str(points)))
+        assert response.status_code == 201, response.text
+        assert response.json()["balance"] == points
+        return member
+
+    async def redeem(
+        self, member_id: uuid.UUID, reward_id: uuid.UUID, key: str | None = None
+    ) -> httpx.Response:
+        body = {
+            "member_id": str(member_id),
+            "reward_id": str(reward_id),
+            "idempotency_key": key or uuid.uuid4().hex,
+        }
+        actor = Actor(ActorKind.MEMBER, str(member_id))
+        return await self.call("POST", "/internal/redemptions", actor=actor, json=body)
+
+    async def account(self, member_id: uuid.UUID, **params: Any) -> dict[str, Any]:
+        response = await self.call("GET", f"/internal/members/{member_id}/account", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(sa.text(sql), params)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def programme(engine: AsyncEngine) -> Programme:
+    return await ensure_programme(engine)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def loyalty_app(database_url: str) -> AsyncIterator[Starlette]:
+    app = create_app(
+        Settings(environment="test"), database_url=database_url, service_secret=SERVICE_SECRET
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def loyalty(
+    loyalty_app: Starlette, engine: AsyncEngine, programme: Programme
+) -> AsyncIterator[Loyalty]:
+    transport = httpx.ASGITransport(app=loyalty_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://loyalty") as client:
+        yield Loyalty(client, engine, programme)
