@@ -238,6 +238,14 @@ async def programme_account_ids(conn: AsyncConnection) -> dict[ledger.AccountKin
     return {ledger.AccountKind(r.kind): r.id for r in rows}
 
 
+def _of_member(column: sa.ColumnElement[Any], member: UUID) -> sa.ColumnElement[bool]:
+    """``column`` names the member or a member merged into them: one history."""
+    return sa.or_(
+        column == member,
+        column.in_(sa.select(members.c.member_id).where(members.c.merged_into == member)),
+    )
+
+
 # ---- journal ---------------------------------------------------------------------------------
 
 
@@ -365,11 +373,11 @@ async def write_entry(
 
 
 async def history(
-    conn: AsyncConnection, ids: Sequence[UUID], *, first: int, before_seq: int | None
+    conn: AsyncConnection, member: UUID, *, first: int, before_seq: int | None
 ) -> list[EntryRow]:
     stmt = (
         sa.select(journal_entries)
-        .where(journal_entries.c.member_id.in_(ids))
+        .where(_of_member(journal_entries.c.member_id, member))
         .order_by(journal_entries.c.seq.desc())
         .limit(first)
     )
@@ -378,68 +386,87 @@ async def history(
     return [_entry(r) for r in await conn.execute(stmt)]
 
 
-async def prior_counts(
-    conn: AsyncConnection, ids: Sequence[UUID], before: datetime
-) -> dict[str, int]:
+_PRIOR_COUNTS = sa.text(
+    """
+    SELECT e.event ->> 'trigger' AS trigger, e.event ->> 'category' AS category, count(*) AS n
+      FROM loyalty.journal_entries e
+     WHERE e.member_id IN
+           (SELECT CAST(:member AS uuid) UNION ALL SELECT m.member_id FROM loyalty.members m WHERE m.merged_into = :member) AND e.kind = 'earn' AND e.occurred_at <= :before
+     GROUP BY 1, 2
+    """
+)
+
+
+async def prior_counts(conn: AsyncConnection, member: UUID, before: datetime) -> dict[str, int]:
     """How many earlier events of each trigger (and trigger:category) the member has."""
-    trigger = journal_entries.c.event["trigger"].astext
-    category = journal_entries.c.event["category"].astext
-    rows = await conn.execute(
-        sa.select(trigger.label("trigger"), category.label("category"), sa.func.count())
-        .where(
-            journal_entries.c.member_id.in_(ids),
-            journal_entries.c.kind == "earn",
-            journal_entries.c.occurred_at <= before,
-        )
-        .group_by(trigger, category)
-    )
     counts: dict[str, int] = {}
-    for t, c, n in rows:
+    for t, c, n in await conn.execute(_PRIOR_COUNTS, {"member": member, "before": before}):
         counts[t] = counts.get(t, 0) + n
         if c is not None:
             counts[f"{t}:{c}"] = counts.get(f"{t}:{c}", 0) + n
     return counts
 
 
+_AWARDED_BY_RULE = sa.text(
+    """
+    SELECT l.rule_key, coalesce(sum(l.points) FILTER (WHERE l.local_day = :day), 0) AS today,
+           sum(l.points) AS month
+      FROM loyalty.award_lines l
+     WHERE l.member_id IN
+           (SELECT CAST(:member AS uuid) UNION ALL SELECT m.member_id FROM loyalty.members m WHERE m.merged_into = :member) AND l.rule_key = ANY(:keys)
+       AND l.local_day >= :month_start AND l.local_day < :month_end
+     GROUP BY l.rule_key
+    """
+)
+
+
 async def awarded_by_rule(
-    conn: AsyncConnection, ids: Sequence[UUID], day: date, month_start: date, month_end: date
+    conn: AsyncConnection,
+    member: UUID,
+    keys: Sequence[str],
+    day: date,
+    month_start: date,
+    month_end: date,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Points each rule awarded the member on ``day`` and in the month (net of reversals)."""
     rows = await conn.execute(
-        sa.select(
-            award_lines.c.rule_key,
-            sa.func.sum(award_lines.c.points).filter(award_lines.c.local_day == day),
-            sa.func.sum(award_lines.c.points),
-        )
-        .where(
-            award_lines.c.member_id.in_(ids),
-            award_lines.c.local_day >= month_start,
-            award_lines.c.local_day < month_end,
-        )
-        .group_by(award_lines.c.rule_key)
+        _AWARDED_BY_RULE,
+        {
+            "member": member,
+            "keys": list(keys),
+            "day": day,
+            "month_start": month_start,
+            "month_end": month_end,
+        },
     )
     today: dict[str, int] = {}
     month: dict[str, int] = {}
     for key, on_day, in_month in rows:
-        today[key] = int(on_day or 0)
-        month[key] = int(in_month or 0)
+        today[key] = int(on_day)
+        month[key] = int(in_month)
     return today, month
 
 
+_STATUS_BY_DAY = sa.text(
+    """
+    SELECT max(l.occurred_at) AS at, sum(l.points) AS points
+      FROM loyalty.award_lines l
+     WHERE l.member_id IN
+           (SELECT CAST(:member AS uuid) UNION ALL SELECT m.member_id FROM loyalty.members m WHERE m.merged_into = :member) AND l.counts_for_status
+       AND l.occurred_at > :since AND l.occurred_at <= :until
+     GROUP BY l.local_day
+     ORDER BY 1
+    """
+)
+
+
 async def status_lines(
-    conn: AsyncConnection, ids: Sequence[UUID], since: datetime, until: datetime
+    conn: AsyncConnection, member: UUID, since: datetime, until: datetime
 ) -> list[tuple[datetime, int]]:
-    rows = await conn.execute(
-        sa.select(award_lines.c.occurred_at, award_lines.c.points)
-        .where(
-            award_lines.c.member_id.in_(ids),
-            award_lines.c.counts_for_status,
-            award_lines.c.occurred_at > since,
-            award_lines.c.occurred_at <= until,
-        )
-        .order_by(award_lines.c.occurred_at)
-    )
-    return [(r.occurred_at, r.points) for r in rows]
+    """Status points by day: each day's points count from that day's last earn, so they leave
+    the rolling window together, never before any of them would."""
+    rows = await conn.execute(_STATUS_BY_DAY, {"member": member, "since": since, "until": until})
+    return [(at, int(points)) for at, points in rows]
 
 
 async def lines_of(conn: AsyncConnection, entry_id: UUID) -> list[LineRow]:
@@ -630,10 +657,10 @@ async def redemption_of_entry(conn: AsyncConnection, entry_id: UUID) -> Redempti
     return RedemptionRow(**row._mapping) if row else None
 
 
-async def redemptions_of(conn: AsyncConnection, ids: Sequence[UUID]) -> list[RedemptionRow]:
+async def redemptions_of(conn: AsyncConnection, member: UUID) -> list[RedemptionRow]:
     rows = await conn.execute(
         sa.select(redemptions)
-        .where(redemptions.c.member_id.in_(ids))
+        .where(_of_member(redemptions.c.member_id, member))
         .order_by(redemptions.c.created_at)
     )
     return [RedemptionRow(**r._mapping) for r in rows]
@@ -655,3 +682,140 @@ async def programme_movements(conn: AsyncConnection) -> dict[tuple[str, str], in
         .group_by(accounts.c.kind, journal_entries.c.kind)
     )
     return {(a, e): int(s) for a, e, s in rows}
+
+
+# ---- the earn path, in few round trips -------------------------------------------------------
+
+_LOCK_MEMBER = sa.text(
+    """
+    SELECT a.member_id, a.id, a.kind, a.balance
+      FROM loyalty.accounts a
+     WHERE a.member_id = coalesce(
+               (SELECT m.merged_into FROM loyalty.members m WHERE m.member_id = :member), :member)
+     ORDER BY a.kind
+       FOR UPDATE OF a
+    """
+)
+
+_AFTER_LOCK = sa.text(
+    """
+    SELECT (SELECT m.merged_into FROM loyalty.members m WHERE m.member_id = :member) AS merged_into,
+           (SELECT e.id FROM loyalty.journal_entries e
+             WHERE e.source = :source AND e.external_id = :external_id) AS existing,
+           (SELECT coalesce(max(r.version), 0) FROM loyalty.rule_sets r) AS latest
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    member: UUID
+    balances: Balances
+    existing: UUID | None
+    latest_rule_set: int
+
+
+async def lock_member(
+    conn: AsyncConnection, member_id: UUID, source: str, external_id: str
+) -> Locked:
+    """Resolve merges, lock the member's accounts (creating them on first sight), then read, under
+    the lock, whether ``(source, external_id)`` was already recorded and the latest rule set."""
+    while True:
+        rows = (await conn.execute(_LOCK_MEMBER, {"member": member_id})).all()
+        if not rows:
+            await ensure_member(conn, await survivor(conn, member_id))
+            continue
+        member = rows[0].member_id
+        after = (
+            await conn.execute(
+                _AFTER_LOCK, {"member": member, "source": source, "external_id": external_id}
+            )
+        ).one()
+        if after.merged_into is not None:  # merged while we waited: start again on the survivor
+            member_id = after.merged_into
+            continue
+        return Locked(member, _balances(rows)[member], after.existing, int(after.latest))
+
+
+_WRITE_EARN = sa.text(
+    """
+    WITH entry AS (
+        INSERT INTO loyalty.journal_entries
+            (id, kind, source, external_id, member_id, points, occurred_at, actor, rule_version,
+             event, explanation, request_hash)
+        VALUES (:id, 'earn', :source, :external_id, :member, :points, :occurred_at, :actor,
+                :rule_version, CAST(:event AS jsonb), CAST(:explanation AS jsonb), :request_hash)
+        RETURNING *
+    ), moves AS (
+        INSERT INTO loyalty.postings (entry_id, account_id, delta)
+        SELECT :id, account_id, delta
+          FROM unnest(CAST(:accounts AS bigint[]), CAST(:deltas AS int[])) AS p(account_id, delta)
+    ), lines AS (
+        INSERT INTO loyalty.award_lines
+            (entry_id, line_no, member_id, rule_key, rule_version, points, occurred_at, local_day,
+             counts_for_status)
+        SELECT :id, n - 1, :member, k, :rule_version, pts, :occurred_at, :local_day, st
+          FROM unnest(CAST(:line_keys AS text[]), CAST(:line_points AS int[]),
+                      CAST(:line_status AS boolean[])) WITH ORDINALITY AS l(k, pts, st, n)
+    ), new_lots AS (
+        INSERT INTO loyalty.lots
+            (id, member_id, entry_id, points, remaining, earned_at, available_at, released,
+             expires_at)
+        SELECT gen_random_uuid(), :member, :id, pts, pts, :occurred_at, av, rel, :expires_at
+          FROM unnest(CAST(:lot_points AS int[]), CAST(:lot_available AS timestamptz[]),
+                      CAST(:lot_released AS boolean[])) AS t(pts, av, rel)
+    )
+    SELECT * FROM entry
+    """
+)
+
+
+async def write_earn(
+    conn: AsyncConnection,
+    *,
+    member: UUID,
+    source: str,
+    external_id: str,
+    occurred_at: datetime,
+    local_day: date,
+    actor: str,
+    rule_version: int,
+    event: dict[str, Any],
+    explanation: dict[str, Any],
+    request_hash: str,
+    postings: Sequence[tuple[int, int]],
+    lines: Sequence[tuple[str, int, bool]],
+    new_lots: Sequence[ledger.NewLot],
+) -> EntryRow:
+    """The whole earn in one statement: entry, postings, award lines and lots."""
+    import json
+
+    row = (
+        await conn.execute(
+            _WRITE_EARN,
+            {
+                "id": uuid.uuid4(),
+                "source": source,
+                "external_id": external_id,
+                "member": member,
+                "points": sum(lot.points for lot in new_lots),
+                "occurred_at": occurred_at,
+                "actor": actor,
+                "rule_version": rule_version,
+                "event": json.dumps(event),
+                "explanation": json.dumps(explanation),
+                "request_hash": request_hash,
+                "accounts": [a for a, _ in postings],
+                "deltas": [d for _, d in postings],
+                "line_keys": [k for k, _, _ in lines],
+                "line_points": [p for _, p, _ in lines],
+                "line_status": [s for _, _, s in lines],
+                "local_day": local_day,
+                "lot_points": [lot.points for lot in new_lots],
+                "lot_available": [lot.available_at for lot in new_lots],
+                "lot_released": [lot.released for lot in new_lots],
+                "expires_at": new_lots[0].expires_at if new_lots else None,
+            },
+        )
+    ).one()
+    return _entry(row)

@@ -77,8 +77,9 @@ class RuleBook:
         self._latest = -1
         self._versions: list[Published] = []
 
-    async def versions(self, conn: AsyncConnection) -> list[Published]:
-        latest = await repository.latest_rule_set_version(conn)
+    async def versions(self, conn: AsyncConnection, latest: int | None = None) -> list[Published]:
+        if latest is None:
+            latest = await repository.latest_rule_set_version(conn)
         if latest != self._latest:
             rows = await repository.rule_set_rows(conn)
             self._versions = [
@@ -90,8 +91,10 @@ class RuleBook:
             self._latest = latest
         return self._versions
 
-    async def in_force(self, conn: AsyncConnection, at: datetime) -> rules.RuleSet | None:
-        return rules.in_force([p.rule_set for p in await self.versions(conn)], at)
+    async def in_force(
+        self, conn: AsyncConnection, at: datetime, *, latest: int | None = None
+    ) -> rules.RuleSet | None:
+        return rules.in_force([p.rule_set for p in await self.versions(conn, latest)], at)
 
     async def version(self, conn: AsyncConnection, version: int) -> rules.RuleSet:
         for published in await self.versions(conn):
@@ -153,35 +156,42 @@ def _month_bounds(day: date) -> tuple[date, date]:
 
 
 async def _status_entries(
-    conn: AsyncConnection, ids: Sequence[UUID], rule_set: rules.RuleSet, at: datetime
+    conn: AsyncConnection, member: UUID, rule_set: rules.RuleSet, at: datetime
 ) -> list[tiers.StatusEntry]:
     horizon = timedelta(days=rule_set.tier_window_days + rule_set.tier_grace_days)
     return [
         tiers.StatusEntry(when, points)
-        for when, points in await repository.status_lines(conn, ids, at - horizon, at)
+        for when, points in await repository.status_lines(conn, member, at - horizon, at)
     ]
 
 
 async def _member_context(
-    conn: AsyncConnection, ids: Sequence[UUID], rule_set: rules.RuleSet, event: rules.Event
+    conn: AsyncConnection, member: UUID | None, rule_set: rules.RuleSet, event: rules.Event
 ) -> rules.MemberContext:
-    """What the engine needs to know about the member, as of the event."""
+    """What the engine needs to know about the member, as of the event: only what the rules
+    for this trigger ask (the hot path reads nothing more)."""
+    relevant = [r for r in rule_set.rules if r.trigger is event.trigger]
+    if member is None or not relevant:
+        return rules.MemberContext()
     tier: str | None = None
-    if rule_set.tiers and any(r.conditions.min_tier for r in rule_set.rules):
-        progress = tiers.tier_progress(
+    if rule_set.tiers and any(r.conditions.min_tier for r in relevant):
+        held = tiers.current_tier(
             rule_set,
-            await _status_entries(conn, ids, rule_set, event.occurred_at),
+            await _status_entries(conn, member, rule_set, event.occurred_at),
             event.occurred_at,
         )
-        tier = progress.current.key if progress.current else None
+        tier = held.key if held else None
     counts: dict[str, int] = {}
-    if any(r.conditions.first_of_kind for r in rule_set.rules):
-        counts = await repository.prior_counts(conn, ids, event.occurred_at)
+    if any(r.conditions.first_of_kind for r in relevant):
+        counts = await repository.prior_counts(conn, member, event.occurred_at)
     today: dict[str, int] = {}
     month: dict[str, int] = {}
-    if any(r.caps.per_day or r.caps.per_month for r in rule_set.rules):
+    capped = [r.key for r in relevant if r.caps.per_day or r.caps.per_month]
+    if capped:
         day = _local(rule_set, event.occurred_at).date()
-        today, month = await repository.awarded_by_rule(conn, ids, day, *_month_bounds(day))
+        today, month = await repository.awarded_by_rule(
+            conn, member, capped, day, *_month_bounds(day)
+        )
     return rules.MemberContext(
         tier=tier, prior_counts=counts, awarded_today=today, awarded_this_month=month
     )
@@ -211,16 +221,21 @@ def _check_time(occurred_at: datetime, now: datetime) -> None:
 
 
 async def assess_earn(
-    conn: AsyncConnection, book: RuleBook, ids: Sequence[UUID], body: contract.EarnEvent
+    conn: AsyncConnection,
+    book: RuleBook,
+    member: UUID | None,
+    body: contract.EarnEvent,
+    *,
+    latest_rule_set: int | None = None,
 ) -> tuple[rules.RuleSet, rules.Event, rules.Award]:
     """The one path from an event to an award, shared by the real earn and its preview."""
-    rule_set = await book.in_force(conn, body.occurred_at)
+    rule_set = await book.in_force(conn, body.occurred_at, latest=latest_rule_set)
     if rule_set is None:
         raise Problem(
             ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
         )
     event = _engine_event(body, rule_set)
-    context = await _member_context(conn, ids, rule_set, event)
+    context = await _member_context(conn, member, rule_set, event)
     return rule_set, event, rules.evaluate(rule_set, event, context)
 
 
@@ -338,13 +353,16 @@ async def earn_points(
     request_hash = _request_hash(body.model_dump(mode="json"))
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
-        member, prepared = await _prepare_member(conn, body.member_id)
-        existing = await repository.entry_by_key(conn, source, body.external_id)
-        if existing is not None:
+        locked = await repository.lock_member(conn, body.member_id, source, body.external_id)
+        member = locked.member
+        if locked.existing is not None:
+            existing = await repository.entry_by_key(conn, source, body.external_id)
+            assert existing is not None
             return await _replayed_earn(conn, existing, request_hash, locale)
         _check_time(body.event.occurred_at, now)  # a replay of a recorded earn is always answered
-        ids = await repository.member_ids(conn, member)
-        rule_set, _event, award = await assess_earn(conn, book, ids, body.event)
+        rule_set, _event, award = await assess_earn(
+            conn, book, member, body.event, latest_rule_set=locked.latest_rule_set
+        )
         new_lots = ledger.plan_lots(
             [(line.points, line.pending_until) for line in award.lines],
             earned_at=body.event.occurred_at,
@@ -352,20 +370,18 @@ async def earn_points(
             expiry_months=rule_set.expiry_months,
         )
         entry = ledger.earn_entry(member, new_lots)
+        account_ids = await _ids_for(conn, {member: locked.balances})
         label_en, label_fr = TRIGGER_LABELS[body.event.trigger.value]
-        day = _local(rule_set, body.event.occurred_at).date()
-        row = await repository.write_entry(
+        row = await repository.write_earn(
             conn,
-            entry,
-            account_ids=await _ids_for(conn, {member: prepared}),
-            member_id=member,
+            member=member,
             source=source,
             external_id=body.external_id,
             occurred_at=body.event.occurred_at,
+            local_day=_local(rule_set, body.event.occurred_at).date(),
             actor=actor.label(),
             rule_version=rule_set.version,
             event=body.event.model_dump(mode="json"),
-            request_hash=request_hash,
             explanation={
                 "summary": _both(
                     f"{label_en}: {_points_en(award.total)}"
@@ -377,27 +393,17 @@ async def earn_points(
                 ),
                 "lines": [_line_json(line) for line in award.lines],
             },
-            lines=[
-                repository.LineRow(
-                    line.rule_key,
-                    line.rule_version,
-                    line.points,
-                    body.event.occurred_at,
-                    day,
-                    line.counts_for_status,
-                )
-                for line in award.lines
-            ],
+            request_hash=request_hash,
+            postings=[(account_ids[p.account], p.delta) for p in entry.postings],
+            lines=[(line.rule_key, line.points, line.counts_for_status) for line in award.lines],
+            new_lots=new_lots,
         )
-        await repository.insert_lots(conn, member, row.id, body.event.occurred_at, new_lots)
-        balances = await repository.balances(conn, member)
         await uow.commit()
-    assert balances is not None
     return contract.EarnOutcome(
         entry=entry_view(row, locale),
         created=True,
-        balance=balances.available,
-        pending=balances.pending,
+        balance=locked.balances.available + entry.delta(ledger.available(member)),
+        pending=locked.balances.pending + entry.delta(ledger.pending(member)),
     )
 
 
@@ -425,12 +431,10 @@ async def simulate_earn(
 ) -> contract.Award:
     """What an event would earn, through the very code that awards it (nothing is written)."""
     async with UnitOfWork(engine) as uow:
-        ids: list[UUID] = []
+        member = None
         if body.member_id is not None:
-            ids = await repository.member_ids(
-                uow.conn, await repository.survivor(uow.conn, body.member_id)
-            )
-        rule_set, _event, award = await assess_earn(uow.conn, book, ids, body.event)
+            member = await repository.survivor(uow.conn, body.member_id)
+        rule_set, _event, award = await assess_earn(uow.conn, book, member, body.event)
     return _award_view(award, rule_set, body.locale, body.event.occurred_at)
 
 
@@ -720,13 +724,13 @@ def _eligibility(
 
 
 async def _current_tier(
-    conn: AsyncConnection, book: RuleBook, ids: Sequence[UUID], now: datetime
+    conn: AsyncConnection, book: RuleBook, member: UUID, now: datetime
 ) -> tuple[rules.RuleSet | None, str | None]:
     rule_set = await book.in_force(conn, now)
     if rule_set is None or not rule_set.tiers:
         return rule_set, None
-    progress = tiers.tier_progress(rule_set, await _status_entries(conn, ids, rule_set, now), now)
-    return rule_set, progress.current.key if progress.current else None
+    held = tiers.current_tier(rule_set, await _status_entries(conn, member, rule_set, now), now)
+    return rule_set, held.key if held else None
 
 
 async def list_rewards(
@@ -742,8 +746,8 @@ async def list_rewards(
         rows = await repository.list_rewards(uow.conn)
         if member_id is None:
             return [_reward_view(r, locale) for r in rows]
-        ids = await repository.member_ids(uow.conn, await repository.survivor(uow.conn, member_id))
-        rule_set, tier = await _current_tier(uow.conn, book, ids, now)
+        member = await repository.survivor(uow.conn, member_id)
+        rule_set, tier = await _current_tier(uow.conn, book, member, now)
     views = []
     for r in rows:
         eligible, reason = _eligibility(r, rule_set, tier, locale)
@@ -799,8 +803,7 @@ async def redeem_reward(
         reward = await repository.reward(conn, body.reward_id)
         if reward is None or not reward.active:
             raise NotFound(ProblemCode.REWARD_NOT_FOUND, "no such reward")
-        ids = await repository.member_ids(conn, member)
-        rule_set, tier = await _current_tier(conn, book, ids, now)
+        rule_set, tier = await _current_tier(conn, book, member, now)
         eligible, reason = _eligibility(reward, rule_set, tier, locale)
         if not eligible and reward.stock is not None and reward.stock <= 0:
             raise Problem(ProblemCode.OUT_OF_STOCK, "this reward is out of stock")
@@ -1026,15 +1029,14 @@ async def account(
         conn = uow.conn
         member = await repository.survivor(conn, member_id)
         balances = await repository.balances(conn, member)
-        ids = await repository.member_ids(conn, member)
         lots = await repository.open_lots(conn, member)
         rule_set = await book.in_force(conn, now)
         progress = None
         if rule_set is not None and rule_set.tiers:
             progress = tiers.tier_progress(
-                rule_set, await _status_entries(conn, ids, rule_set, now), now
+                rule_set, await _status_entries(conn, member, rule_set, now), now
             )
-        rows = await repository.history(conn, ids, first=first + 1, before_seq=before_seq)
+        rows = await repository.history(conn, member, first=first + 1, before_seq=before_seq)
     page = rows[:first]
     pending_by_time: dict[datetime, int] = {}
     for lot in lots:
@@ -1227,8 +1229,8 @@ async def export_member(engine: AsyncEngine, member_id: UUID) -> contract.Member
         member = await repository.survivor(uow.conn, member_id)
         ids = await repository.member_ids(uow.conn, member)
         events = await repository.events_about(uow.conn, ids)
-        rows = await repository.history(uow.conn, ids, first=1_000_000, before_seq=None)
-        redemptions = await repository.redemptions_of(uow.conn, ids)
+        rows = await repository.history(uow.conn, member, first=1_000_000, before_seq=None)
+        redemptions = await repository.redemptions_of(uow.conn, member)
     return contract.MemberExport(
         member_id=member,
         events_received=events,

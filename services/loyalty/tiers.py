@@ -8,6 +8,8 @@ support.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +39,22 @@ class TierProgress:
     policy_fr: str
 
 
+class _Sums:
+    """Window sums in O(log n): sorted times and prefix sums of the points."""
+
+    def __init__(self, entries: Sequence[StatusEntry], window: timedelta) -> None:
+        ordered = sorted(entries, key=lambda e: e.at)
+        self.times = [e.at for e in ordered]
+        self.prefix = [0, *itertools.accumulate(e.points for e in ordered)]
+        self.window = window
+
+    def __call__(self, at: datetime) -> int:
+        """Status points earned in ``(at - window, at]``."""
+        upper = bisect.bisect_right(self.times, at)
+        lower = bisect.bisect_right(self.times, at - self.window)
+        return self.prefix[upper] - self.prefix[lower]
+
+
 def window_sum(entries: Sequence[StatusEntry], at: datetime, window: timedelta) -> int:
     """Status points earned in ``(at - window, at]``."""
     return sum(e.points for e in entries if at - window < e.at <= at)
@@ -52,7 +70,7 @@ def _reached(rule_set: RuleSet, points: int) -> int:
 
 
 def _grace_tier(
-    rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime, window: timedelta
+    rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime, sums: _Sums
 ) -> tuple[int, datetime | None]:
     """The highest tier reached at any moment of the grace period, and when its grace ends."""
     grace = timedelta(days=rule_set.tier_grace_days)
@@ -60,17 +78,14 @@ def _grace_tier(
     # The window sum only rises when an entry is earned, so its highest values over
     # [start, now] are at ``start`` or at an entry's time.
     moments = sorted({start, *(e.at for e in entries if start <= e.at <= now)})
-    best = max((_reached(rule_set, window_sum(entries, t, window)) for t in moments), default=-1)
-    if best < 0 or best <= _reached(rule_set, window_sum(entries, now, window)):
+    best = max((_reached(rule_set, sums(t)) for t in moments), default=-1)
+    if best < 0 or best <= _reached(rule_set, sums(now)):
         return best, None
     threshold = rule_set.tiers[best].threshold
     # The moment it fell below: the first change after the last moment it qualified.
-    changes = sorted(_between(start, now, entries, window))
-    last_ok = max(t for t in changes if window_sum(entries, t, window) >= threshold)
-    fell = min(
-        (t for t in changes if t > last_ok and window_sum(entries, t, window) < threshold),
-        default=now,
-    )
+    changes = sorted(_between(start, now, entries, sums.window))
+    last_ok = max(t for t in changes if sums(t) >= threshold)
+    fell = min((t for t in changes if t > last_ok and sums(t) < threshold), default=now)
     return best, fell + grace
 
 
@@ -85,15 +100,11 @@ def _between(
 
 
 def _keep(
-    rule_set: RuleSet,
-    entries: Sequence[StatusEntry],
-    now: datetime,
-    window: timedelta,
-    threshold: int,
+    entries: Sequence[StatusEntry], now: datetime, sums: _Sums, threshold: int
 ) -> tuple[int, datetime | None]:
     """The next moment points age out below ``threshold``, and how many are needed before it."""
-    for when in sorted({e.at + window for e in entries if e.at + window > now}):
-        remaining = window_sum(entries, when, window)
+    for when in sorted({e.at + sums.window for e in entries if e.at + sums.window > now}):
+        remaining = sums(when)
         if remaining < threshold:
             return threshold - remaining, when
     return 0, None
@@ -117,11 +128,20 @@ def _counts_toward(rule_set: RuleSet, lang: str) -> str:
     )
 
 
+def current_tier(
+    rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime
+) -> TierDef | None:
+    """The tier the member holds at ``now`` (what the rules engine's ``min_tier`` asks)."""
+    sums = _Sums(entries, timedelta(days=rule_set.tier_window_days))
+    rank = max(_reached(rule_set, sums(now)), _grace_tier(rule_set, entries, now, sums)[0])
+    return rule_set.tiers[rank] if rank >= 0 else None
+
+
 def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime) -> TierProgress:
-    window = timedelta(days=rule_set.tier_window_days)
-    status = window_sum(entries, now, window)
+    sums = _Sums(entries, timedelta(days=rule_set.tier_window_days))
+    status = sums(now)
     qualified = _reached(rule_set, status)
-    held, qualifying_until = _grace_tier(rule_set, entries, now, window)
+    held, qualifying_until = _grace_tier(rule_set, entries, now, sums)
     rank = max(qualified, held)
     current = rule_set.tiers[rank] if rank >= 0 else None
     upcoming = rule_set.tiers[rank + 1] if rank + 1 < len(rule_set.tiers) else None
@@ -130,7 +150,7 @@ def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: dateti
     elif rank > qualified:
         to_keep, keep_by = current.threshold - status, qualifying_until
     else:
-        to_keep, keep_by = _keep(rule_set, entries, now, window, current.threshold)
+        to_keep, keep_by = _keep(entries, now, sums, current.threshold)
     policy = words.describe_policy(rule_set, "en")
     policy_fr = words.describe_policy(rule_set, "fr")
     return TierProgress(
