@@ -1,0 +1,142 @@
+"""Who is calling: a bearer token signed by identity (members, staff, admins), verified here
+against identity's published keys without a call per request, or a partner's API key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from graphql_schema.clients.base import ServiceProblem
+from graphql_schema.clients.identity import IdentityClient
+from graphql_schema.errors import ApiError, forbidden, unauthenticated
+from services.common.actor import Actor, ActorKind
+
+ALGORITHMS = ["EdDSA"]  # what identity signs with; nothing else is accepted
+JWKS_TTL = 300.0
+JWKS_MIN_REFRESH = 10.0  # an unknown key id refetches the keys at most this often
+API_KEY_TTL = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: ActorKind
+    id: str | None = None
+    venues: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.id, self.venues)
+
+
+ANONYMOUS = Principal(ActorKind.ANONYMOUS)
+
+
+class TokenVerifier:
+    """Verifies access tokens with identity's JWKS, cached and refetched on an unknown key."""
+
+    def __init__(self, identity: IdentityClient, *, issuer: str, audience: str) -> None:
+        self.identity = identity
+        self.issuer = issuer
+        self.audience = audience
+        self._keys: dict[str, Any] = {}
+        self._fetched = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self, force: bool) -> None:
+        async with self._lock:
+            age = time.monotonic() - self._fetched
+            if (force and age < JWKS_MIN_REFRESH) or (not force and age < JWKS_TTL and self._keys):
+                return
+            jwks = await self.identity.jwks()
+            self._keys = {
+                k["kid"]: jwt.PyJWK(dict(k)).key for k in jwks.get("keys", []) if "kid" in k
+            }
+            self._fetched = time.monotonic()
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise unauthenticated("the access token is malformed") from None
+        kid = header.get("kid")
+        if time.monotonic() - self._fetched > JWKS_TTL:
+            await self._refresh(force=False)
+        if kid not in self._keys:
+            await self._refresh(force=True)
+        key = self._keys.get(kid)
+        if key is None:
+            raise unauthenticated("the access token was not signed by a known key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthenticated("the access token has expired") from None
+        except jwt.PyJWTError:
+            raise unauthenticated("the access token is not valid") from None
+        return claims
+
+
+class ApiKeys:
+    """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash)."""
+
+    def __init__(self, identity: IdentityClient) -> None:
+        self.identity = identity
+        self._valid: dict[str, tuple[float, Principal]] = {}
+
+    async def verify(self, api_key: str) -> Principal:
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        cached = self._valid.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            partner = await self.identity.verify_api_key(api_key)
+        except ServiceProblem:
+            self._valid.pop(digest, None)
+            raise unauthenticated("the API key is not valid") from None
+        principal = Principal(ActorKind.PARTNER, str(partner.partner_id))
+        if len(self._valid) > 10_000:
+            self._valid.clear()
+        self._valid[digest] = (time.monotonic() + API_KEY_TTL, principal)
+        return principal
+
+
+KINDS = {"member": ActorKind.MEMBER, "staff": ActorKind.STAFF, "admin": ActorKind.ADMIN}
+
+
+async def authenticate(
+    authorization: str | None, api_key: str | None, tokens: TokenVerifier, keys: ApiKeys
+) -> Principal:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise unauthenticated("use an 'Authorization: Bearer <token>' header")
+        claims = await tokens.verify(token.strip())
+        kind = KINDS.get(str(claims.get("kind")))
+        if kind is None:
+            raise unauthenticated("the access token names no known kind of account")
+        return Principal(kind, str(claims["sub"]), frozenset(claims.get("venues") or ()))
+    if api_key:
+        return await keys.verify(api_key)
+    return ANONYMOUS
+
+
+def require(principal: Principal | ApiError, *kinds: ActorKind) -> Principal:
+    """The caller, if signed in as one of ``kinds``; otherwise a coded error."""
+    if isinstance(principal, ApiError):
+        raise principal
+    if principal.kind is ActorKind.ANONYMOUS:
+        raise unauthenticated()
+    if kinds and principal.kind not in kinds:
+        raise forbidden()
+    return principal
