@@ -14,11 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from graphql_schema.auth import ApiKeys, TokenVerifier
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.context import Context, Services
+from graphql_schema.errors import request_error_code
 from graphql_schema.schema import build_schema
 from services.common.http import ServiceTokens, base_middleware
 from services.common.settings import Settings
@@ -49,6 +52,14 @@ class GatewayView(GraphQL[Context, None]):
                 status_code=413,
             )
         return await super().handle_request(request)  # type: ignore[no-any-return]
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every error carries a code, also those raised before execution (syntax errors)."""
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            extensions = error.setdefault("extensions", {})
+            extensions.setdefault("code", request_error_code(str(error.get("message", ""))))
+        return response
 
 
 def create_app(

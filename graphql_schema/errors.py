@@ -52,6 +52,10 @@ def invalid_input(message: str, **extensions: Any) -> ApiError:
 _COMPLEXITY = ("exceeds maximum operation depth", "aliases found", "more than", "tokens")
 
 
+def request_error_code(message: str) -> str:
+    return QUERY_TOO_COMPLEX if any(marker in message for marker in _COMPLEXITY) else INVALID_INPUT
+
+
 class PublicErrors(MaskErrors):
     """Give every error a code; mask unexpected ones unless ``mask`` is off (development)."""
 
@@ -59,9 +63,19 @@ class PublicErrors(MaskErrors):
         super().__init__(should_mask_error=self._should_mask, error_message="Unexpected error.")
         self.mask = mask
 
+    @staticmethod
+    def _about_the_request(error: GraphQLError) -> bool:
+        """Syntax, validation and variable errors come before execution: they have no path."""
+        return error.path is None and not isinstance(error.original_error, ApiError)
+
     def _should_mask(self, error: GraphQLError) -> bool:
         original = error.original_error
-        return self.mask and original is not None and not isinstance(original, ApiError)
+        return (
+            self.mask
+            and original is not None
+            and not isinstance(original, ApiError)
+            and not self._about_the_request(error)
+        )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -75,13 +89,8 @@ class PublicErrors(MaskErrors):
             if isinstance(original, ApiError):
                 error.extensions = {**(error.extensions or {}), **original.extensions}
             elif not (error.extensions or {}).get("code"):
-                if original is None:  # syntax, validation, variable coercion: the client's input
-                    text = error.message
-                    code = (
-                        QUERY_TOO_COMPLEX
-                        if any(marker in text for marker in _COMPLEXITY)
-                        else INVALID_INPUT
-                    )
+                if original is None or self._about_the_request(error):
+                    code = request_error_code(error.message)
                 else:
                     code = INTERNAL
                 error.extensions = {**(error.extensions or {}), "code": code}

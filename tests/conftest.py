@@ -12,7 +12,7 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -69,14 +69,27 @@ def database_url(database_server: str) -> Iterator[str]:
         asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def fresh_database_url(database_server: str) -> Iterator[str]:
-    """A database of the test's own, for tests that change programme-wide state (rule sets)."""
-    name, url = _new_database(database_server)
+@pytest.fixture(scope="session")
+def make_database(database_server: str) -> Iterator[Callable[[], str]]:
+    """Make further migrated databases (dropped at the end of the session)."""
+    made: list[str] = []
+
+    def make() -> str:
+        name, url = _new_database(database_server)
+        made.append(name)
+        return url
+
     try:
-        yield url
+        yield make
     finally:
-        asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in made:
+            asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_database_url(make_database: Callable[[], str]) -> str:
+    """A database of the test's own, for tests that change programme-wide state (rule sets)."""
+    return make_database()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
