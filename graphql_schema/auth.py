@@ -92,7 +92,7 @@ class ApiKeys:
 
     def __init__(self, identity: IdentityClient) -> None:
         self.identity = identity
-        self._valid: dict[str, tuple[float, Principal]] = {}
+        self._valid: dict[str, tuple[float, Principal, str]] = {}
 
     async def verify(self, api_key: str) -> Principal:
         digest = hashlib.sha256(api_key.encode()).hexdigest()
@@ -107,8 +107,15 @@ class ApiKeys:
         principal = Principal(ActorKind.PARTNER, str(partner.partner_id))
         if len(self._valid) > 10_000:
             self._valid.clear()
-        self._valid[digest] = (time.monotonic() + API_KEY_TTL, principal)
+        self._valid[digest] = (time.monotonic() + API_KEY_TTL, principal, str(partner.key_id))
         return principal
+
+    def forget(self, key_id: str) -> None:
+        """A key revoked through this gateway stops working here at once (other replicas within
+        ``API_KEY_TTL`` seconds)."""
+        for digest, (_, _, cached_key) in list(self._valid.items()):
+            if cached_key == key_id:
+                del self._valid[digest]
 
 
 KINDS = {"member": ActorKind.MEMBER, "staff": ActorKind.STAFF, "admin": ActorKind.ADMIN}

@@ -704,4 +704,5 @@ class Mutation:
             if problem.status == 404:
                 return NotFound(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
+        info.context.services.api_keys.forget(str(key.id))
         return ApiKeyRevoked(key=ApiKey.of(key))

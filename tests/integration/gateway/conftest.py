@@ -55,26 +55,45 @@ class Gateway:
         self.engine = engine
         self.demo = demo
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         all_headers = dict(headers or {})
         if token:
             all_headers["authorization"] = f"Bearer {token}"
-        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers)
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, **kw)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         body = await self.gql(query, variables, **kw)
         assert "errors" not in body, body
         data: dict[str, Any] = body["data"]
         return data
 
-    async def login(self, email: str, password: str = PASSWORD, portal: str = "MEMBER") -> dict[str, Any]:
-        result = (await self.data(LOGIN, {"input": {"email": email, "password": password, "portal": portal}}))["login"]
+    async def login(
+        self, email: str, password: str = PASSWORD, portal: str = "MEMBER"
+    ) -> dict[str, Any]:
+        result = (
+            await self.data(
+                LOGIN, {"input": {"email": email, "password": password, "portal": portal}}
+            )
+        )["login"]
         assert result["__typename"] == "Session", result
         return result
 
@@ -84,7 +103,9 @@ class Gateway:
     async def register(self, email: str | None = None) -> tuple[str, str]:
         """A new member: (id, email)."""
         email = email or f"m.{uuid.uuid4().hex[:12]}@example.org"
-        result = (await self.data(REGISTER, {"input": {"email": email, "password": PASSWORD}}))["registerMember"]
+        result = (await self.data(REGISTER, {"input": {"email": email, "password": PASSWORD}}))[
+            "registerMember"
+        ]
         assert result["__typename"] == "MemberRegistered", result
         return result["member"]["id"], email
 
@@ -117,7 +138,9 @@ def gateway_database_url(make_database: Callable[[], str]) -> str:
 async def gateway(gateway_database_url: str) -> AsyncIterator[Gateway]:
     engine = create_engine(gateway_database_url, pool_size=5, application_name="gateway-tests")
     demo = await seed_demo(engine)
-    app = single_process_app(Settings(environment="test", relay_interval_seconds=0.05), gateway_database_url, SECRET)
+    app = single_process_app(
+        Settings(environment="test", relay_interval_seconds=0.05), gateway_database_url, SECRET
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

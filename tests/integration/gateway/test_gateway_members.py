@@ -54,14 +54,26 @@ mutation Merge($input: MergeMembersInput!) {
 """
 
 
-async def test_a_member_registers_signs_in_links_a_card_sets_preferences_and_reads_me(gateway: Any) -> None:
+async def test_a_member_registers_signs_in_links_a_card_sets_preferences_and_reads_me(
+    gateway: Any,
+) -> None:
     member_id, email = await gateway.register()
     token = await gateway.token(email)
-    linked = (await gateway.data(LINK, {"input": {"kind": "MEMBERSHIP_CARD", "value": " card-0042 "}}, token=token))["linkIdentifier"]
+    linked = (
+        await gateway.data(
+            LINK, {"input": {"kind": "MEMBERSHIP_CARD", "value": " card-0042 "}}, token=token
+        )
+    )["linkIdentifier"]
     assert linked["__typename"] == "IdentifierLinked", linked
     prefs = await gateway.data(
         PREFERENCES,
-        {"input": {"consents": [{"channel": "EMAIL", "granted": True}], "invitationCapPer30Days": 2, "interests": ["opera", "dance"]}},
+        {
+            "input": {
+                "consents": [{"channel": "EMAIL", "granted": True}],
+                "invitationCapPer30Days": 2,
+                "interests": ["opera", "dance"],
+            }
+        },
         token=token,
     )
     assert prefs["updateContactPreferences"]["preferences"]["invitationCapPer30Days"] == 2
@@ -75,7 +87,11 @@ async def test_a_member_registers_signs_in_links_a_card_sets_preferences_and_rea
 
 async def test_twenty_concurrent_registrations_of_one_email_make_one_member(gateway: Any) -> None:
     local = f"race.{uuid.uuid4().hex[:10]}"
-    spellings = [f"{local}@Example.org", f" {local.upper()}@EXAMPLE.ORG", f"{local}@example.org "] * 7
+    spellings = [
+        f"{local}@Example.org",
+        f" {local.upper()}@EXAMPLE.ORG",
+        f"{local}@example.org ",
+    ] * 7
     before = await gateway.count("identity.members")
     results = await asyncio.gather(
         *(
@@ -96,8 +112,18 @@ async def test_linking_someone_elses_identifier_is_a_typed_conflict(gateway: Any
     _, first = await gateway.register()
     _, second = await gateway.register()
     card = f"card-{uuid.uuid4().hex[:8]}"
-    await gateway.data(LINK, {"input": {"kind": "MEMBERSHIP_CARD", "value": card}}, token=await gateway.token(first))
-    taken = (await gateway.data(LINK, {"input": {"kind": "MEMBERSHIP_CARD", "value": card}}, token=await gateway.token(second)))["linkIdentifier"]
+    await gateway.data(
+        LINK,
+        {"input": {"kind": "MEMBERSHIP_CARD", "value": card}},
+        token=await gateway.token(first),
+    )
+    taken = (
+        await gateway.data(
+            LINK,
+            {"input": {"kind": "MEMBERSHIP_CARD", "value": card}},
+            token=await gateway.token(second),
+        )
+    )["linkIdentifier"]
     assert (taken["__typename"], taken["code"]) == ("IdentifierConflict", "IDENTIFIER_TAKEN")
 
 
@@ -114,18 +140,32 @@ async def test_expired_tampered_and_wrongly_signed_tokens_are_refused(gateway: A
     good = await gateway.token(email)
     key = await identity_service.signing_key(gateway.engine)
     expired = identity_tokens.issue_access_token(
-        key, issuer="loyalty-identity", audience="loyalty-gateway", subject=uuid.UUID(member_id),
-        kind="member", ttl_seconds=60, now=datetime.now(UTC) - timedelta(hours=1),
+        key,
+        issuer="loyalty-identity",
+        audience="loyalty-gateway",
+        subject=uuid.UUID(member_id),
+        kind="member",
+        ttl_seconds=60,
+        now=datetime.now(UTC) - timedelta(hours=1),
     )
     stranger = identity_tokens.SigningKey.generate()
     wrongly_signed = identity_tokens.issue_access_token(
         identity_tokens.SigningKey(key.kid, stranger.private_key, stranger.public_jwk),
-        issuer="loyalty-identity", audience="loyalty-gateway", subject=uuid.UUID(member_id),
-        kind="member", ttl_seconds=600, now=datetime.now(UTC),
+        issuer="loyalty-identity",
+        audience="loyalty-gateway",
+        subject=uuid.UUID(member_id),
+        kind="member",
+        ttl_seconds=600,
+        now=datetime.now(UTC),
     )
     wrong_audience = identity_tokens.issue_access_token(
-        key, issuer="loyalty-identity", audience="someone-else", subject=uuid.UUID(member_id),
-        kind="member", ttl_seconds=600, now=datetime.now(UTC),
+        key,
+        issuer="loyalty-identity",
+        audience="someone-else",
+        subject=uuid.UUID(member_id),
+        kind="member",
+        ttl_seconds=600,
+        now=datetime.now(UTC),
     )
     assert (await gateway.data("{ me { id } }", token=good))["me"]["id"] == member_id
     for bad in (expired, _tamper(good), wrongly_signed, wrong_audience, "not-a-token"):
@@ -137,8 +177,15 @@ async def test_expired_tampered_and_wrongly_signed_tokens_are_refused(gateway: A
 async def test_a_member_only_ever_reads_themselves(gateway: Any) -> None:
     alice_id, alice = await gateway.register()
     bob_id, bob = await gateway.register()
-    as_alice = (await gateway.data("{ me { id identifiers { value } account { balance } } }", token=await gateway.token(alice)))["me"]
-    as_bob = (await gateway.data("{ me { id identifiers { value } } }", token=await gateway.token(bob)))["me"]
+    as_alice = (
+        await gateway.data(
+            "{ me { id identifiers { value } account { balance } } }",
+            token=await gateway.token(alice),
+        )
+    )["me"]
+    as_bob = (
+        await gateway.data("{ me { id identifiers { value } } }", token=await gateway.token(bob))
+    )["me"]
     assert as_alice["id"] == alice_id and as_bob["id"] == bob_id
     assert {i["value"] for i in as_alice["identifiers"]} == {alice}
     anonymous = await gateway.gql("{ me { id } }")
@@ -148,11 +195,17 @@ async def test_a_member_only_ever_reads_themselves(gateway: Any) -> None:
 async def test_a_reused_refresh_token_is_refused_and_revokes_its_family(gateway: Any) -> None:
     _, email = await gateway.register()
     first = await gateway.login(email)
-    second = (await gateway.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))["refreshSession"]
+    second = (await gateway.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
     assert second["__typename"] == "Session"
-    reused = (await gateway.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))["refreshSession"]
+    reused = (await gateway.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
     assert (reused["__typename"], reused["code"]) == ("RefreshRejected", "REFRESH_TOKEN_REUSED")
-    family_gone = (await gateway.data(REFRESH, {"input": {"refreshToken": second["refreshToken"]}}))["refreshSession"]
+    family_gone = (
+        await gateway.data(REFRESH, {"input": {"refreshToken": second["refreshToken"]}})
+    )["refreshSession"]
     assert family_gone["__typename"] == "RefreshRejected"
 
 
@@ -163,8 +216,16 @@ async def test_malformed_input_gets_a_coded_error_and_writes_nothing(gateway: An
         {"email": "not-an-email", "password": gateway.PASSWORD},
         {"email": "x" * 300 + "@example.org", "password": gateway.PASSWORD},
         {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org", "password": "short"},
-        {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org", "password": gateway.PASSWORD, "displayName": "n" * 500},
-        {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org", "password": gateway.PASSWORD, "locale": "KLINGON"},
+        {
+            "email": f"ok.{uuid.uuid4().hex[:6]}@example.org",
+            "password": gateway.PASSWORD,
+            "displayName": "n" * 500,
+        },
+        {
+            "email": f"ok.{uuid.uuid4().hex[:6]}@example.org",
+            "password": gateway.PASSWORD,
+            "locale": "KLINGON",
+        },
         {"email": 42, "password": gateway.PASSWORD},
         {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org"},
     ]
@@ -181,24 +242,52 @@ async def test_admin_operations_are_refused_to_members_and_strangers(gateway: An
     _, email = await gateway.register()
     member = await gateway.token(email)
     create = 'mutation { createVenue(input: {name: "Pirate venue"}) { created } }'
-    assert (await gateway.gql(create, token=member))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gateway.gql(create, token=member))["errors"][0]["extensions"][
+        "code"
+    ] == "FORBIDDEN"
     assert (await gateway.gql(create))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     admin = await gateway.admin_token()
-    venue = (await gateway.data(create.replace("Pirate venue", f"Venue {uuid.uuid4().hex[:6]}"), token=admin))
+    venue = await gateway.data(
+        create.replace("Pirate venue", f"Venue {uuid.uuid4().hex[:6]}"), token=admin
+    )
     assert venue["createVenue"]["created"] is True
 
 
-async def test_an_admin_merge_makes_the_absorbed_identifiers_resolve_to_the_survivor(gateway: Any) -> None:
+async def test_an_admin_merge_makes_the_absorbed_identifiers_resolve_to_the_survivor(
+    gateway: Any,
+) -> None:
     survivor_id, survivor_email = await gateway.register()
     absorbed_id, absorbed_email = await gateway.register()
     admin = await gateway.admin_token()
-    merged = (await gateway.data(MERGE, {"input": {"survivorId": survivor_id, "absorbedId": absorbed_id, "reason": "same person, two sign-ups"}}, token=admin))["mergeMembers"]
+    merged = (
+        await gateway.data(
+            MERGE,
+            {
+                "input": {
+                    "survivorId": survivor_id,
+                    "absorbedId": absorbed_id,
+                    "reason": "same person, two sign-ups",
+                }
+            },
+            token=admin,
+        )
+    )["mergeMembers"]
     assert merged["__typename"] == "MembersMerged", merged
-    me = (await gateway.data("{ me { id identifiers { value } } }", token=await gateway.token(survivor_email)))["me"]
+    me = (
+        await gateway.data(
+            "{ me { id identifiers { value } } }", token=await gateway.token(survivor_email)
+        )
+    )["me"]
     assert {i["value"] for i in me["identifiers"]} == {survivor_email, absorbed_email}
     # the absorbed member's credentials now open the survivor's session
     assert (await gateway.login(absorbed_email))["subjectId"] == survivor_id
-    again = (await gateway.data(MERGE, {"input": {"survivorId": survivor_id, "absorbedId": absorbed_id, "reason": "again"}}, token=admin))["mergeMembers"]
+    again = (
+        await gateway.data(
+            MERGE,
+            {"input": {"survivorId": survivor_id, "absorbedId": absorbed_id, "reason": "again"}},
+            token=admin,
+        )
+    )["mergeMembers"]
     assert again["__typename"] == "MergeRejected"
 
 
@@ -211,7 +300,10 @@ async def test_query_limits_refuse_deep_wide_and_long_documents(gateway: Any) ->
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body
     deep = "{ me { account { progress { current { name } next { name } } history { nodes { lines { reason } } } } } }"
     assert "errors" not in (await gateway.gql("{ rewardRules { version } }"))
-    assert (await gateway.gql(deep))["errors"][0]["extensions"]["code"] in ("UNAUTHENTICATED", "QUERY_TOO_COMPLEX")
+    assert (await gateway.gql(deep))["errors"][0]["extensions"]["code"] in (
+        "UNAUTHENTICATED",
+        "QUERY_TOO_COMPLEX",
+    )
 
 
 async def test_introspection_is_off_outside_development(gateway: Any) -> None:
