@@ -14,20 +14,16 @@ import argparse
 import asyncio
 import json
 import random
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
+import harness
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import harness  # noqa: E402
-from services.common.http import ServiceTokens  # noqa: E402
+from services.common.http import ServiceTokens
 
 CONCURRENCY = 16
 MEMBERS = 2000
@@ -76,33 +72,49 @@ def _event(earn: Earn, venue: str) -> dict[str, Any]:
     }
 
 
-async def run_service(parts: harness.Parts, earns: list[Earn], venue: str, name: str) -> harness.Run:
+async def run_service(
+    parts: harness.Parts, earns: list[Earn], venue: str, name: str
+) -> harness.Run:
     token = ServiceTokens(harness.SECRET)
     headers = {"x-actor-kind": "staff", "x-actor-id": "bench", "x-actor-venues": venue}
     async with harness.http_client(parts.loyalty, CONCURRENCY) as client:
 
         async def call(i: int) -> None:
             earn = earns[i]
-            body = {"member_id": str(earn.member), "external_id": earn.external_id, "event": _event(earn, venue)}
+            body = {
+                "member_id": str(earn.member),
+                "external_id": earn.external_id,
+                "event": _event(earn, venue),
+            }
             response = await client.post(
-                "/internal/earn", json=body, headers={**headers, "authorization": token.header("loyalty")}
+                "/internal/earn",
+                json=body,
+                headers={**headers, "authorization": token.header("loyalty")},
             )
             assert response.status_code in (200, 201), response.text
             entry = response.json()["entry"]
             assert entry["external_id"] == earn.external_id, entry
             # the award explains itself (the daily cap may lower it for the busiest members)
-            assert entry["points"] == sum(line["points"] for line in entry["lines"]) <= 4 * int(earn.amount)
+            assert (
+                entry["points"]
+                == sum(line["points"] for line in entry["lines"])
+                <= 4 * int(earn.amount)
+            )
 
         return await harness.closed_loop(name, CONCURRENCY, len(earns), call)
 
 
-async def run_gateway(parts: harness.Parts, earns: list[Earn], venue: str, staff: dict[str, str], name: str) -> harness.Run:
+async def run_gateway(
+    parts: harness.Parts, earns: list[Earn], venue: str, staff: dict[str, str], name: str
+) -> harness.Run:
     async with harness.http_client(parts.gateway, CONCURRENCY) as client:
         login = await client.post(
             "/graphql",
             json={
                 "query": "mutation($i: LoginInput!) { login(input: $i) { __typename ... on Session { accessToken } } }",
-                "variables": {"i": {"email": staff["email"], "password": staff["password"], "portal": "STAFF"}},
+                "variables": {
+                    "i": {"email": staff["email"], "password": staff["password"], "portal": "STAFF"}
+                },
             },
         )
         token = login.json()["data"]["login"]["accessToken"]
@@ -122,7 +134,9 @@ async def run_gateway(parts: harness.Parts, earns: list[Earn], venue: str, staff
                     "venueId": venue,
                 }
             }
-            response = await client.post("/graphql", json={"query": EARN_MUTATION, "variables": variables}, headers=headers)
+            response = await client.post(
+                "/graphql", json={"query": EARN_MUTATION, "variables": variables}, headers=headers
+            )
             body = response.json()
             assert response.status_code == 200 and "errors" not in body, body
             result = body["data"]["recordEarnEvent"]
@@ -147,7 +161,9 @@ F1_SQL = {
 
 async def run_floor(url: str, earns: list[Earn], venue: str, name: str) -> harness.Run:
     pool = await asyncpg.create_pool(harness._dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
-    issued = await pool.fetchval("SELECT id FROM loyalty.accounts WHERE kind = 'issued' AND member_id IS NULL")
+    issued = await pool.fetchval(
+        "SELECT id FROM loyalty.accounts WHERE kind = 'issued' AND member_id IS NULL"
+    )
     source = f"venue:{venue}"
     try:
 
@@ -164,12 +180,33 @@ async def run_floor(url: str, earns: list[Earn], venue: str, name: str) -> harne
                     return
                 entry_id = uuid.uuid4()
                 event = json.dumps(_event(earn, venue))
-                explanation = json.dumps({"summary": {"en": "Purchase", "fr": "Achat"}, "lines": []})
-                await conn.fetchval(F1_SQL["entry"], entry_id, source, earn.external_id, earn.member, points, earn.occurred_at, event, explanation)
+                explanation = json.dumps(
+                    {"summary": {"en": "Purchase", "fr": "Achat"}, "lines": []}
+                )
+                await conn.fetchval(
+                    F1_SQL["entry"],
+                    entry_id,
+                    source,
+                    earn.external_id,
+                    earn.member,
+                    points,
+                    earn.occurred_at,
+                    event,
+                    explanation,
+                )
                 available = next(a["id"] for a in accounts if a["kind"] == "available")
                 await conn.execute(F1_SQL["postings"], entry_id, available, points, issued, -points)
-                await conn.execute(F1_SQL["line"], entry_id, earn.member, points, earn.occurred_at, earn.occurred_at.date())
-                await conn.execute(F1_SQL["lot"], uuid.uuid4(), earn.member, entry_id, points, earn.occurred_at)
+                await conn.execute(
+                    F1_SQL["line"],
+                    entry_id,
+                    earn.member,
+                    points,
+                    earn.occurred_at,
+                    earn.occurred_at.date(),
+                )
+                await conn.execute(
+                    F1_SQL["lot"], uuid.uuid4(), earn.member, entry_id, points, earn.occurred_at
+                )
                 assert await conn.fetchval(F1_SQL["balance"], earn.member) >= points
 
         return await harness.closed_loop(name, CONCURRENCY, len(earns), call)
@@ -177,7 +214,9 @@ async def run_floor(url: str, earns: list[Earn], venue: str, name: str) -> harne
         await pool.close()
 
 
-async def measure(url: str, parts: harness.Parts, credentials: dict[str, Any], total: int, include_gateway: bool) -> dict[str, harness.Run]:
+async def measure(
+    url: str, parts: harness.Parts, credentials: dict[str, Any], total: int, include_gateway: bool
+) -> dict[str, harness.Run]:
     staff = credentials["staff"][0]
     venue = staff["venueId"]
     members = await harness.register_members(parts, MEMBERS)
@@ -185,11 +224,17 @@ async def measure(url: str, parts: harness.Parts, credentials: dict[str, Any], t
     # a short warm-up of each path, then the measured runs
     await run_floor(url, workload("warm-f1", 300, members, 1), venue, "warm-up")
     await run_service(parts, workload("warm-svc", 300, members, 2), venue, "warm-up")
-    runs["c"] = await run_floor(url, workload("f1", total, members, 3), venue, "(c) F1 floor: asyncpg")
-    runs["b"] = await run_service(parts, workload("svc", total, members, 4), venue, "(b) loyalty internal API")
+    runs["c"] = await run_floor(
+        url, workload("f1", total, members, 3), venue, "(c) F1 floor: asyncpg"
+    )
+    runs["b"] = await run_service(
+        parts, workload("svc", total, members, 4), venue, "(b) loyalty internal API"
+    )
     if include_gateway:
         await run_gateway(parts, workload("warm-gw", 300, members, 5), venue, staff, "warm-up")
-        runs["a"] = await run_gateway(parts, workload("gw", total, members, 6), venue, staff, "(a) gateway, GraphQL")
+        runs["a"] = await run_gateway(
+            parts, workload("gw", total, members, 6), venue, staff, "(a) gateway, GraphQL"
+        )
     return runs
 
 
@@ -204,7 +249,8 @@ def main(total: int, include_gateway: bool) -> None:
         ratios["(a)/(c) gateway / F1"] = runs["a"].throughput / runs["c"].throughput
     harness.report(
         f"Earn throughput, {CONCURRENCY} clients, Zipf members, {DUPLICATE_SHARE:.0%} duplicates",
-        [r.line() for r in runs.values()] + [f"ledger after the run: {ledger['entries']} entries, invariants hold"],
+        [r.line() for r in runs.values()]
+        + [f"ledger after the run: {ledger['entries']} entries, invariants hold"],
         ratios,
         {"(b)/(c) service / F1": 0.5, "(a)/(c) gateway / F1": 0.25},
     )

@@ -46,7 +46,6 @@ def database() -> Iterator[str]:
     server_url = os.environ.get(DATABASE_ENV)
     keep: Any = None
     if not server_url:
-        sys.path.insert(0, str(ROOT))
         from services.common.embedded import start_embedded
 
         keep, server_url = start_embedded(Path(tempfile.gettempdir()) / "loyalty-bench-postgres")
@@ -117,7 +116,13 @@ def platform_processes(url: str, *, gateway: bool = True) -> Iterator[Parts]:
     commands = {
         "loyalty": ["loyalty"],
         "identity": ["identity", "--loyalty-url", urls["loyalty"]],
-        "gateway": ["gateway", "--identity-url", urls["identity"], "--loyalty-url", urls["loyalty"]],
+        "gateway": [
+            "gateway",
+            "--identity-url",
+            urls["identity"],
+            "--loyalty-url",
+            urls["loyalty"],
+        ],
     }
     if not gateway:
         del commands["gateway"], urls["gateway"]
@@ -126,7 +131,17 @@ def platform_processes(url: str, *, gateway: bool = True) -> Iterator[Parts]:
         for name, extra in commands.items():
             parts.processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "services.cli", "serve", extra[0], "--port", str(ports[name]), "--no-migrate", *extra[1:]],
+                    [
+                        sys.executable,
+                        "-m",
+                        "services.cli",
+                        "serve",
+                        extra[0],
+                        "--port",
+                        str(ports[name]),
+                        "--no-migrate",
+                        *extra[1:],
+                    ],
                     cwd=ROOT,
                     env=_env(url),
                     stdout=subprocess.DEVNULL,
@@ -261,7 +276,11 @@ def report(title: str, lines: list[str], ratios: dict[str, float], aims: dict[st
         print(line)
     for name, value in ratios.items():
         aim = aims.get(name)
-        verdict = "" if aim is None else ("  meets the aim" if value >= aim else f"  BELOW the aim of {aim}")
+        verdict = (
+            ""
+            if aim is None
+            else ("  meets the aim" if value >= aim else f"  BELOW the aim of {aim}")
+        )
         print(f"ratio {name:<28} {value:5.2f}{verdict}")
     print(json.dumps({"ratios": {k: round(v, 3) for k, v in ratios.items()}}))
 
@@ -281,7 +300,6 @@ async def register_members(parts: Parts, count: int) -> list[Any]:
     """``count`` members registered through identity's internal API; returns their ids."""
     import uuid
 
-    sys.path.insert(0, str(ROOT))
     from services.common.http import ServiceTokens
 
     tokens = ServiceTokens(SECRET)
@@ -289,8 +307,15 @@ async def register_members(parts: Parts, count: int) -> list[Any]:
     async with http_client(parts.identity, 16) as client:
 
         async def one(i: int) -> None:
-            body = {"email": f"bench.{i}.{secrets.token_hex(3)}@example.org", "password": "bench-password"}
-            headers = {"authorization": tokens.header("identity"), "x-actor-kind": "system", "x-actor-id": "bench"}
+            body = {
+                "email": f"bench.{i}.{secrets.token_hex(3)}@example.org",
+                "password": "bench-password",
+            }
+            headers = {
+                "authorization": tokens.header("identity"),
+                "x-actor-kind": "system",
+                "x-actor-id": "bench",
+            }
             response = await client.post("/internal/members", json=body, headers=headers)
             assert response.status_code == 201, response.text
             ids.append(uuid.UUID(response.json()["id"]))

@@ -1,0 +1,118 @@
+"""The platform as separate processes on loopback ports: identity, loyalty and the gateway,
+started with the CLI as in production (``loyalty serve <part>``), sharing one database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-service-secret-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Platform:
+    gateway: str
+    demo: dict[str, Any]
+
+
+def _env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": url,
+        "LOYALTY_SERVICE_SECRET": SECRET,
+        "LOYALTY_ENVIRONMENT": "test",
+        "LOYALTY_PASSWORD_HASH_COST": "low",
+        "LOYALTY_RELAY_INTERVAL_SECONDS": "0.1",
+        "LOYALTY_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def platform(make_database: Callable[[], str]) -> Iterator[Platform]:
+    url = make_database()
+    cli = [sys.executable, "-m", "services.cli"]
+    seeded = subprocess.run(
+        [*cli, "seed-demo", "--json"],
+        cwd=ROOT,
+        env=_env(url),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    demo = json.loads(seeded.stdout.strip().splitlines()[-1])
+    ports = {name: _free_port() for name in ("identity", "loyalty", "gateway")}
+    base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    commands = [
+        [*cli, "serve", "loyalty", "--port", str(ports["loyalty"])],
+        [
+            *cli,
+            "serve",
+            "identity",
+            "--port",
+            str(ports["identity"]),
+            "--loyalty-url",
+            base["loyalty"],
+        ],
+        [
+            *cli,
+            "serve",
+            "gateway",
+            "--port",
+            str(ports["gateway"]),
+            "--identity-url",
+            base["identity"],
+            "--loyalty-url",
+            base["loyalty"],
+        ],
+    ]
+    logs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 (closed in finally)
+    processes = [
+        subprocess.Popen(c, cwd=ROOT, env=_env(url), stdout=subprocess.DEVNULL, stderr=log)
+        for c, log in zip(commands, logs, strict=True)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        for name in ("loyalty", "identity", "gateway"):
+            while True:
+                try:
+                    if httpx.get(f"{base[name]}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                    for log in logs:
+                        log.seek(0)
+                    errors = [log.read().decode()[-2000:] for log in logs]
+                    pytest.fail(f"{name} did not become ready: {errors}")
+                time.sleep(0.2)
+        yield Platform(base["gateway"], demo)
+    finally:
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for log in logs:
+            log.close()
