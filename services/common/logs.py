@@ -51,3 +51,4 @@ def configure_logging(level: str = "INFO", *, part: str = "loyalty") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its start-up chatter
