@@ -86,13 +86,11 @@ async def run_service(
                 "external_id": earn.external_id,
                 "event": _event(earn, venue),
             }
-            response = await client.post(
-                "/internal/earn",
-                json=body,
-                headers={**headers, "authorization": token.header("loyalty")},
+            status, reply = await client.post(
+                "/internal/earn", body, {**headers, "authorization": token.header("loyalty")}
             )
-            assert response.status_code in (200, 201), response.text
-            entry = response.json()["entry"]
+            assert status in (200, 201), reply
+            entry = reply["entry"]
             assert entry["external_id"] == earn.external_id, entry
             # the award explains itself (the daily cap may lower it for the busiest members)
             assert (
@@ -108,16 +106,16 @@ async def run_gateway(
     parts: harness.Parts, earns: list[Earn], venue: str, staff: dict[str, str], name: str
 ) -> harness.Run:
     async with harness.http_client(parts.gateway, CONCURRENCY) as client:
-        login = await client.post(
+        _, login = await client.post(
             "/graphql",
-            json={
+            {
                 "query": "mutation($i: LoginInput!) { login(input: $i) { __typename ... on Session { accessToken } } }",
                 "variables": {
                     "i": {"email": staff["email"], "password": staff["password"], "portal": "STAFF"}
                 },
             },
         )
-        token = login.json()["data"]["login"]["accessToken"]
+        token = login["data"]["login"]["accessToken"]
         headers = {"authorization": f"Bearer {token}"}
 
         async def call(i: int) -> None:
@@ -134,11 +132,10 @@ async def run_gateway(
                     "venueId": venue,
                 }
             }
-            response = await client.post(
-                "/graphql", json={"query": EARN_MUTATION, "variables": variables}, headers=headers
+            status, body = await client.post(
+                "/graphql", {"query": EARN_MUTATION, "variables": variables}, headers
             )
-            body = response.json()
-            assert response.status_code == 200 and "errors" not in body, body
+            assert status == 200 and "errors" not in body, body
             result = body["data"]["recordEarnEvent"]
             assert result["__typename"] == "EarnRecorded", result
             assert 0 <= result["points"] <= 4 * int(earn.amount)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 
@@ -285,11 +286,29 @@ def report(title: str, lines: list[str], ratios: dict[str, float], aims: dict[st
     print(json.dumps({"ratios": {k: round(v, 3) for k, v in ratios.items()}}))
 
 
+class Client:
+    """A light HTTP client for load (aiohttp): the load generator must not starve the server
+    of CPU on a small machine."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with self.session.post(self.base + path, json=body, headers=headers) as response:
+            return response.status, await response.json(loads=json.loads)
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with self.session.get(self.base + path, headers=headers) as response:
+            return response.status, await response.json(loads=json.loads)
+
+
 @contextlib.asynccontextmanager
-async def http_client(base: str, concurrency: int) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        yield client
+async def http_client(base: str, concurrency: int) -> AsyncIterator[Client]:
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        yield Client(session, base)
 
 
 def median(values: list[float]) -> float:
@@ -316,9 +335,9 @@ async def register_members(parts: Parts, count: int) -> list[Any]:
                 "x-actor-kind": "system",
                 "x-actor-id": "bench",
             }
-            response = await client.post("/internal/members", json=body, headers=headers)
-            assert response.status_code == 201, response.text
-            ids.append(uuid.UUID(response.json()["id"]))
+            status, reply = await client.post("/internal/members", body, headers)
+            assert status == 201, reply
+            ids.append(uuid.UUID(reply["id"]))
 
         await closed_loop("register", 16, count, one)
     return ids

@@ -684,85 +684,180 @@ async def programme_movements(conn: AsyncConnection) -> dict[tuple[str, str], in
     return {(a, e): int(s) for a, e, s in rows}
 
 
-# ---- the earn path, in few round trips -------------------------------------------------------
+# ---- the earn path: read without a lock, write in one guarded statement -----------------------
 
-_LOCK_MEMBER = sa.text(
+_EARN_CONTEXT = sa.text(
     """
-    SELECT a.member_id, a.id, a.kind, a.balance
-      FROM loyalty.accounts a
-     WHERE a.member_id = coalesce(
-               (SELECT m.merged_into FROM loyalty.members m WHERE m.member_id = :member), :member)
-     ORDER BY a.kind
-       FOR UPDATE OF a
-    """
-)
-
-_AFTER_LOCK = sa.text(
-    """
-    SELECT (SELECT m.merged_into FROM loyalty.members m WHERE m.member_id = :member) AS merged_into,
+    SELECT m.merged_into, m.version,
            (SELECT e.id FROM loyalty.journal_entries e
              WHERE e.source = :source AND e.external_id = :external_id) AS existing,
-           (SELECT coalesce(max(r.version), 0) FROM loyalty.rule_sets r) AS latest
+           (SELECT coalesce(max(r.version), 0) FROM loyalty.rule_sets r) AS latest,
+           (SELECT json_object_agg(a.kind, json_build_array(a.id, a.balance))
+              FROM loyalty.accounts a WHERE a.member_id = :member) AS accounts,
+           CASE WHEN :need_status THEN (
+               SELECT json_agg(json_build_array(s.at, s.points) ORDER BY s.at)
+                 FROM (SELECT max(l.occurred_at) AS at, sum(l.points) AS points
+                         FROM loyalty.award_lines l
+                        WHERE l.member_id IN (SELECT CAST(:member AS uuid) UNION ALL
+                                SELECT x.member_id FROM loyalty.members x WHERE x.merged_into = :member)
+                          AND l.counts_for_status AND l.occurred_at > :since
+                          AND l.occurred_at <= :until
+                        GROUP BY l.local_day) AS s) END AS status,
+           CASE WHEN :need_caps THEN (
+               SELECT json_agg(json_build_array(c.rule_key, c.today, c.month))
+                 FROM (SELECT l.rule_key,
+                              coalesce(sum(l.points) FILTER (WHERE l.local_day = :day), 0) AS today,
+                              sum(l.points) AS month
+                         FROM loyalty.award_lines l
+                        WHERE l.member_id IN (SELECT CAST(:member AS uuid) UNION ALL
+                                SELECT x.member_id FROM loyalty.members x WHERE x.merged_into = :member)
+                          AND l.rule_key = ANY(:keys)
+                          AND l.local_day >= :month_start AND l.local_day < :month_end
+                        GROUP BY l.rule_key) AS c) END AS caps,
+           CASE WHEN :need_counts THEN (
+               SELECT json_agg(json_build_array(p.trigger, p.category, p.n))
+                 FROM (SELECT e.event ->> 'trigger' AS trigger, e.event ->> 'category' AS category,
+                              count(*) AS n
+                         FROM loyalty.journal_entries e
+                        WHERE e.member_id IN (SELECT CAST(:member AS uuid) UNION ALL
+                                SELECT x.member_id FROM loyalty.members x WHERE x.merged_into = :member)
+                          AND e.kind = 'earn' AND e.occurred_at <= :until
+                        GROUP BY 1, 2) AS p) END AS counts
+      FROM loyalty.members m
+     WHERE m.member_id = :member
     """
 )
 
 
 @dataclass(frozen=True, slots=True)
-class Locked:
-    member: UUID
-    balances: Balances
+class EarnContext:
+    """What an earn reads about a member, all from one snapshot."""
+
+    merged_into: UUID | None
+    version: int
     existing: UUID | None
     latest_rule_set: int
+    balances: Balances | None  # None until the member's accounts exist
+    status: list[tuple[datetime, int]]
+    awarded_today: dict[str, int]
+    awarded_this_month: dict[str, int]
+    prior_counts: dict[str, int]
 
 
-async def lock_member(
-    conn: AsyncConnection, member_id: UUID, source: str, external_id: str
-) -> Locked:
-    """Resolve merges, lock the member's accounts (creating them on first sight), then read, under
-    the lock, whether ``(source, external_id)`` was already recorded and the latest rule set."""
-    while True:
-        rows = (await conn.execute(_LOCK_MEMBER, {"member": member_id})).all()
-        if not rows:
-            await ensure_member(conn, await survivor(conn, member_id))
-            continue
-        member = rows[0].member_id
-        after = (
-            await conn.execute(
-                _AFTER_LOCK, {"member": member, "source": source, "external_id": external_id}
-            )
-        ).one()
-        if after.merged_into is not None:  # merged while we waited: start again on the survivor
-            member_id = after.merged_into
-            continue
-        return Locked(member, _balances(rows)[member], after.existing, int(after.latest))
+async def earn_context(
+    conn: AsyncConnection,
+    member: UUID,
+    *,
+    source: str,
+    external_id: str,
+    status_window: tuple[datetime, datetime] | None,
+    capped: Sequence[str],
+    day: date,
+    month: tuple[date, date],
+    counts_until: datetime | None,
+) -> EarnContext | None:
+    """The member's state for an earn, in one statement; ``None`` if loyalty has never seen them."""
+    since, until = status_window or (counts_until, counts_until)
+    row = (
+        await conn.execute(
+            _EARN_CONTEXT,
+            {
+                "member": member,
+                "source": source,
+                "external_id": external_id,
+                "need_status": status_window is not None,
+                "since": since,
+                "until": until if status_window else counts_until,
+                "need_caps": bool(capped),
+                "keys": list(capped),
+                "day": day,
+                "month_start": month[0],
+                "month_end": month[1],
+                "need_counts": counts_until is not None,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    accounts_json = row.accounts or {}
+    balances = None
+    if "available" in accounts_json and "pending" in accounts_json:
+        (available_id, available), (pending_id, pending) = (
+            accounts_json["available"],
+            accounts_json["pending"],
+        )
+        balances = Balances(available_id, pending_id, available, pending)
+    counts: dict[str, int] = {}
+    for trigger, category, n in row.counts or []:
+        counts[trigger] = counts.get(trigger, 0) + n
+        if category is not None:
+            counts[f"{trigger}:{category}"] = counts.get(f"{trigger}:{category}", 0) + n
+    return EarnContext(
+        merged_into=row.merged_into,
+        version=row.version,
+        existing=row.existing,
+        latest_rule_set=int(row.latest),
+        balances=balances,
+        status=[(datetime.fromisoformat(at), int(points)) for at, points in row.status or []],
+        awarded_today={key: int(today) for key, today, _ in row.caps or []},
+        awarded_this_month={key: int(in_month) for key, _, in_month in row.caps or []},
+        prior_counts=counts,
+    )
+
+
+async def lock_member_row(conn: AsyncConnection, member: UUID) -> None:
+    """Hold the member's row until the transaction ends (the path for busy members)."""
+    await conn.execute(
+        sa.text("SELECT 1 FROM loyalty.members WHERE member_id = :member FOR UPDATE"),
+        {"member": member},
+    )
+
+
+async def bump_version(conn: AsyncConnection, *members_: UUID) -> None:
+    """Record that what the members earn may have changed (a reversal, a merge)."""
+    await conn.execute(
+        sa.update(members)
+        .where(members.c.member_id.in_(members_))
+        .values(version=members.c.version + 1)
+    )
 
 
 _WRITE_EARN = sa.text(
     """
-    WITH entry AS (
+    WITH guard AS (
+        UPDATE loyalty.members SET version = version + 1
+         WHERE member_id = :member AND version = :version AND merged_into IS NULL
+        RETURNING member_id
+    ), entry AS (
         INSERT INTO loyalty.journal_entries
             (id, kind, source, external_id, member_id, points, occurred_at, actor, rule_version,
              event, explanation, request_hash)
-        VALUES (:id, 'earn', :source, :external_id, :member, :points, :occurred_at, :actor,
-                :rule_version, CAST(:event AS jsonb), CAST(:explanation AS jsonb), :request_hash)
+        SELECT :id, 'earn', :source, :external_id, :member, :points, :occurred_at, :actor,
+               :rule_version, CAST(:event AS jsonb), CAST(:explanation AS jsonb), :request_hash
+          FROM guard
+        ON CONFLICT (source, external_id) DO NOTHING
         RETURNING *
     ), moves AS (
         INSERT INTO loyalty.postings (entry_id, account_id, delta)
-        SELECT :id, account_id, delta
-          FROM unnest(CAST(:accounts AS bigint[]), CAST(:deltas AS int[])) AS p(account_id, delta)
+        SELECT entry.id, p.account_id, p.delta
+          FROM entry,
+               unnest(CAST(:accounts AS bigint[]), CAST(:deltas AS int[])) AS p(account_id, delta)
     ), lines AS (
         INSERT INTO loyalty.award_lines
             (entry_id, line_no, member_id, rule_key, rule_version, points, occurred_at, local_day,
              counts_for_status)
-        SELECT :id, n - 1, :member, k, :rule_version, pts, :occurred_at, :local_day, st
-          FROM unnest(CAST(:line_keys AS text[]), CAST(:line_points AS int[]),
+        SELECT entry.id, l.n - 1, :member, l.k, :rule_version, l.pts, :occurred_at, :local_day, l.st
+          FROM entry,
+               unnest(CAST(:line_keys AS text[]), CAST(:line_points AS int[]),
                       CAST(:line_status AS boolean[])) WITH ORDINALITY AS l(k, pts, st, n)
     ), new_lots AS (
         INSERT INTO loyalty.lots
             (id, member_id, entry_id, points, remaining, earned_at, available_at, released,
              expires_at)
-        SELECT gen_random_uuid(), :member, :id, pts, pts, :occurred_at, av, rel, :expires_at
-          FROM unnest(CAST(:lot_points AS int[]), CAST(:lot_available AS timestamptz[]),
+        SELECT gen_random_uuid(), :member, entry.id, t.pts, t.pts, :occurred_at, t.av, t.rel,
+               :expires_at
+          FROM entry,
+               unnest(CAST(:lot_points AS int[]), CAST(:lot_available AS timestamptz[]),
                       CAST(:lot_released AS boolean[])) AS t(pts, av, rel)
     )
     SELECT * FROM entry
@@ -774,6 +869,7 @@ async def write_earn(
     conn: AsyncConnection,
     *,
     member: UUID,
+    version: int,
     source: str,
     external_id: str,
     occurred_at: datetime,
@@ -786,8 +882,9 @@ async def write_earn(
     postings: Sequence[tuple[int, int]],
     lines: Sequence[tuple[str, int, bool]],
     new_lots: Sequence[ledger.NewLot],
-) -> EntryRow:
-    """The whole earn in one statement: entry, postings, award lines and lots."""
+) -> EntryRow | None:
+    """The whole earn in one statement (entry, postings, award lines, lots), written only if the
+    member is still at ``version``; ``None`` if they changed meanwhile or the earn exists."""
     import json
 
     row = (
@@ -795,6 +892,7 @@ async def write_earn(
             _WRITE_EARN,
             {
                 "id": uuid.uuid4(),
+                "version": version,
                 "source": source,
                 "external_id": external_id,
                 "member": member,
@@ -817,5 +915,5 @@ async def write_earn(
                 "expires_at": new_lots[0].expires_at if new_lots else None,
             },
         )
-    ).one()
-    return _entry(row)
+    ).first()
+    return _entry(row) if row is not None else None

@@ -91,9 +91,22 @@ class RuleBook:
             self._latest = latest
         return self._versions
 
+    @property
+    def latest(self) -> int:
+        return self._latest
+
     async def in_force(
-        self, conn: AsyncConnection, at: datetime, *, latest: int | None = None
+        self,
+        conn: AsyncConnection,
+        at: datetime,
+        *,
+        latest: int | None = None,
+        cached: bool = False,
     ) -> rules.RuleSet | None:
+        """The rule set in force at ``at``; with ``cached``, from what this process last read
+        (the caller then checks ``latest`` against the database, as the earn path does)."""
+        if cached and self._latest >= 0:
+            return rules.in_force([p.rule_set for p in self._versions], at)
         return rules.in_force([p.rule_set for p in await self.versions(conn, latest)], at)
 
     async def version(self, conn: AsyncConnection, version: int) -> rules.RuleSet:
@@ -336,6 +349,9 @@ def _source(actor: Actor, venue_id: UUID | None) -> str:
 # ---- earning ---------------------------------------------------------------------------------
 
 
+OPTIMISTIC_ATTEMPTS = 3
+
+
 async def earn_points(
     engine: AsyncEngine,
     book: RuleBook,
@@ -345,65 +361,184 @@ async def earn_points(
     locale: Locale = Locale.EN,
     now: datetime | None = None,
 ) -> contract.EarnOutcome:
-    """Record an event and award what the rule set in force at its time says, exactly once."""
+    """Record an event and award what the rule set in force at its time says, exactly once.
+
+    The member's context is read without a lock and the earn written in one statement that
+    succeeds only if the member has not changed meanwhile; a member so busy that this fails
+    repeatedly is served under their row lock instead."""
     now = _now(now)
     if body.event.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at must carry a time zone offset")
     source = _source(actor, body.event.venue_id)
     request_hash = _request_hash(body.model_dump(mode="json"))
+    async with engine.connect() as raw:
+        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            outcome = await _attempt_earn(
+                conn, book, actor, body, source, request_hash, locale, now, locked=False
+            )
+            if outcome is not None:
+                return outcome
     async with UnitOfWork(engine) as uow:
-        conn = uow.conn
-        locked = await repository.lock_member(conn, body.member_id, source, body.external_id)
-        member = locked.member
-        if locked.existing is not None:
-            existing = await repository.entry_by_key(conn, source, body.external_id)
-            assert existing is not None
-            return await _replayed_earn(conn, existing, request_hash, locale)
-        _check_time(body.event.occurred_at, now)  # a replay of a recorded earn is always answered
-        rule_set, _event, award = await assess_earn(
-            conn, book, member, body.event, latest_rule_set=locked.latest_rule_set
-        )
-        new_lots = ledger.plan_lots(
-            [(line.points, line.pending_until) for line in award.lines],
-            earned_at=body.event.occurred_at,
-            now=now,
-            expiry_months=rule_set.expiry_months,
-        )
-        entry = ledger.earn_entry(member, new_lots)
-        account_ids = await _ids_for(conn, {member: locked.balances})
-        label_en, label_fr = TRIGGER_LABELS[body.event.trigger.value]
-        row = await repository.write_earn(
-            conn,
-            member=member,
-            source=source,
-            external_id=body.external_id,
-            occurred_at=body.event.occurred_at,
-            local_day=_local(rule_set, body.event.occurred_at).date(),
-            actor=actor.label(),
-            rule_version=rule_set.version,
-            event=body.event.model_dump(mode="json"),
-            explanation={
-                "summary": _both(
-                    f"{label_en}: {_points_en(award.total)}"
-                    if award.total
-                    else f"{label_en}: no rule awarded points",
-                    f"{label_fr} : {_points_fr(award.total)}"
-                    if award.total
-                    else f"{label_fr} : aucune règle n'attribue de points",
-                ),
-                "lines": [_line_json(line) for line in award.lines],
-            },
-            request_hash=request_hash,
-            postings=[(account_ids[p.account], p.delta) for p in entry.postings],
-            lines=[(line.rule_key, line.points, line.counts_for_status) for line in award.lines],
-            new_lots=new_lots,
+        outcome = await _attempt_earn(
+            uow.conn, book, actor, body, source, request_hash, locale, now, locked=True
         )
         await uow.commit()
+    assert outcome is not None  # under the lock the member cannot change
+    return outcome
+
+
+async def _attempt_earn(
+    conn: AsyncConnection,
+    book: RuleBook,
+    actor: Actor,
+    body: contract.RecordEarn,
+    source: str,
+    request_hash: str,
+    locale: Locale,
+    now: datetime,
+    *,
+    locked: bool,
+) -> contract.EarnOutcome | None:
+    event_body = body.event
+    member = body.member_id
+    rule_set = await book.in_force(conn, event_body.occurred_at, cached=True)
+    while True:
+        if locked:
+            await repository.lock_member_row(conn, member)
+        context = await _earn_context(conn, member, source, body.external_id, rule_set, event_body)
+        if context is None or context.balances is None:
+            await repository.ensure_member(conn, member)
+            continue
+        if context.merged_into is not None:
+            member = context.merged_into
+            continue
+        if context.latest_rule_set != book.latest:
+            fresh = await book.in_force(
+                conn, event_body.occurred_at, latest=context.latest_rule_set
+            )
+            if fresh is not rule_set:
+                rule_set = fresh
+                continue
+        break
+    if context.existing is not None:
+        existing = await repository.entry_by_key(conn, source, body.external_id)
+        assert existing is not None
+        return await _replayed_earn(conn, existing, request_hash, locale)
+    _check_time(event_body.occurred_at, now)  # a replay of a recorded earn is always answered
+    if rule_set is None:
+        raise Problem(
+            ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
+        )
+    event = _engine_event(event_body, rule_set)
+    held = None
+    if _needs(rule_set, event).status:
+        found = tiers.current_tier(
+            rule_set, [tiers.StatusEntry(at, p) for at, p in context.status], event.occurred_at
+        )
+        held = found.key if found else None
+    award = rules.evaluate(
+        rule_set,
+        event,
+        rules.MemberContext(
+            tier=held,
+            prior_counts=context.prior_counts,
+            awarded_today=context.awarded_today,
+            awarded_this_month=context.awarded_this_month,
+        ),
+    )
+    new_lots = ledger.plan_lots(
+        [(line.points, line.pending_until) for line in award.lines],
+        earned_at=event_body.occurred_at,
+        now=now,
+        expiry_months=rule_set.expiry_months,
+    )
+    entry = ledger.earn_entry(member, new_lots)
+    balances = context.balances
+    account_ids = await _ids_for(conn, {member: balances})
+    label_en, label_fr = TRIGGER_LABELS[event_body.trigger.value]
+    row = await repository.write_earn(
+        conn,
+        member=member,
+        version=context.version,
+        source=source,
+        external_id=body.external_id,
+        occurred_at=event_body.occurred_at,
+        local_day=_local(rule_set, event_body.occurred_at).date(),
+        actor=actor.label(),
+        rule_version=rule_set.version,
+        event=event_body.model_dump(mode="json"),
+        explanation={
+            "summary": _both(
+                f"{label_en}: {_points_en(award.total)}"
+                if award.total
+                else f"{label_en}: no rule awarded points",
+                f"{label_fr} : {_points_fr(award.total)}"
+                if award.total
+                else f"{label_fr} : aucune règle n'attribue de points",
+            ),
+            "lines": [_line_json(line) for line in award.lines],
+        },
+        request_hash=request_hash,
+        postings=[(account_ids[p.account], p.delta) for p in entry.postings],
+        lines=[(line.rule_key, line.points, line.counts_for_status) for line in award.lines],
+        new_lots=new_lots,
+    )
+    if row is None:
+        return None  # the member changed, or the same earn was just recorded: read again
     return contract.EarnOutcome(
         entry=entry_view(row, locale),
         created=True,
-        balance=locked.balances.available + entry.delta(ledger.available(member)),
-        pending=locked.balances.pending + entry.delta(ledger.pending(member)),
+        balance=balances.available + entry.delta(ledger.available(member)),
+        pending=balances.pending + entry.delta(ledger.pending(member)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    status: bool
+    capped: tuple[str, ...]
+    counts: bool
+
+
+def _needs(rule_set: rules.RuleSet | None, event: rules.Event | contract.EarnEvent) -> _Needs:
+    """What the rules for this event's trigger need to know about the member."""
+    if rule_set is None:
+        return _Needs(False, (), False)
+    trigger = event.trigger.value
+    relevant = [r for r in rule_set.rules if r.trigger.value == trigger]
+    return _Needs(
+        status=bool(rule_set.tiers) and any(r.conditions.min_tier for r in relevant),
+        capped=tuple(r.key for r in relevant if r.caps.per_day or r.caps.per_month),
+        counts=any(r.conditions.first_of_kind for r in relevant),
+    )
+
+
+async def _earn_context(
+    conn: AsyncConnection,
+    member: UUID,
+    source: str,
+    external_id: str,
+    rule_set: rules.RuleSet | None,
+    event: contract.EarnEvent,
+) -> repository.EarnContext | None:
+    needs = _needs(rule_set, event)
+    at = event.occurred_at
+    day = _local(rule_set, at).date() if rule_set else at.date()
+    window = None
+    if needs.status and rule_set is not None:
+        horizon = timedelta(days=rule_set.tier_window_days + rule_set.tier_grace_days)
+        window = (at - horizon, at)
+    return await repository.earn_context(
+        conn,
+        member,
+        source=source,
+        external_id=external_id,
+        status_window=window,
+        capped=needs.capped,
+        day=day,
+        month=_month_bounds(day),
+        counts_until=at if needs.counts else None,
     )
 
 
@@ -560,6 +695,7 @@ async def reverse_earn(
             ],
         )
         await repository.draw(conn, takes)
+        await repository.bump_version(conn, member)  # its award lines change what it may earn
         balances = await repository.balances(conn, member)
         await uow.commit()
     assert balances is not None
@@ -931,6 +1067,7 @@ async def merge_accounts(
         },
     )
     await repository.record_merge(conn, absorbed=absorbed, survivor=final)
+    await repository.bump_version(conn, absorbed, final)
     return True
 
 

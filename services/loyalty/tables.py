@@ -41,6 +41,7 @@ members = sa.Table(
     sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("merged_into", UUID(as_uuid=True), nullable=True),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 accounts = sa.Table(
