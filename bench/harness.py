@@ -294,7 +294,9 @@ class Client:
         self.session = session
         self.base = base
 
-    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def post(
+        self, path: str, body: Any, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         async with self.session.post(self.base + path, json=body, headers=headers) as response:
             return response.status, await response.json(loads=json.loads)
 

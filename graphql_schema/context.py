@@ -25,6 +25,15 @@ class Services:
     tokens: TokenVerifier
     api_keys: ApiKeys
     known_members: set[uuid.UUID] = field(default_factory=set)  # ids identity confirmed
+    locales: dict[uuid.UUID, str] = field(default_factory=dict)  # members' languages, as last seen
+
+    def remember_locale(self, member_id: uuid.UUID, locale: str) -> None:
+        if len(self.locales) > 100_000:
+            self.locales.clear()
+        self.locales[member_id] = locale
+
+    def known_locale(self, member_id: uuid.UUID) -> str | None:
+        return self.locales.get(member_id)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from enum import Enum
@@ -91,40 +92,74 @@ class ContactPreferences:
 
 @strawberry.type(description="The signed-in member: profile, identifiers, preferences and points.")
 class Me:
+    """Resolved lazily: a query for the points alone never calls identity."""
+
     id: strawberry.ID
-    status: MemberStatus  # type: ignore[valid-type]
-    display_name: str | None
-    locale: Locale  # type: ignore[valid-type]
-    created_at: dt.datetime
-    birth_date: dt.date | None
-    identifiers: list[Identifier]
-    preferences: ContactPreferences
-    merged_from: list[strawberry.ID]
+    loaded: strawberry.Private[ic.Member | None] = None
+
+    async def _profile(self, info: Info) -> ic.Member:
+        if self.loaded is not None:
+            return self.loaded
+        key = ("profile", self.id)
+        task = info.context.cache.get(key)
+        if task is None:
+            principal = await info.context.require(ActorKind.MEMBER)
+            task = asyncio.ensure_future(
+                info.context.identity.member(principal.actor, _uuid(self.id, "member"))
+            )
+            info.context.cache[key] = task
+        try:
+            member: ic.Member = await task
+        except ServiceProblem as problem:
+            raise unexpected(problem) from None
+        info.context.services.remember_locale(member.id, member.locale.value)
+        return member
+
+    @strawberry.field
+    async def status(self, info: Info) -> MemberStatus:  # type: ignore[valid-type]
+        return MemberStatus((await self._profile(info)).status.value)
+
+    @strawberry.field
+    async def display_name(self, info: Info) -> str | None:
+        return (await self._profile(info)).display_name
+
+    @strawberry.field
+    async def locale(self, info: Info) -> Locale:  # type: ignore[valid-type]
+        return Locale((await self._profile(info)).locale.value)
+
+    @strawberry.field
+    async def created_at(self, info: Info) -> dt.datetime:
+        return (await self._profile(info)).created_at
+
+    @strawberry.field
+    async def birth_date(self, info: Info) -> dt.date | None:
+        return (await self._profile(info)).birth_date
+
+    @strawberry.field
+    async def identifiers(self, info: Info) -> list[Identifier]:
+        return [Identifier.of(i) for i in (await self._profile(info)).identifiers]
+
+    @strawberry.field
+    async def preferences(self, info: Info) -> ContactPreferences:
+        return ContactPreferences.of((await self._profile(info)).preferences)
+
+    @strawberry.field
+    async def merged_from(self, info: Info) -> list[strawberry.ID]:
+        return [strawberry.ID(str(x)) for x in (await self._profile(info)).merged_from]
 
     @strawberry.field(description="Points, tier, progress and history (the loyalty account).")
-    def account(
-        self, info: Info, locale: Locale | None = None
-    ) -> Annotated["Account", strawberry.lazy("graphql_schema.loyalty")]:  # type: ignore[valid-type]  # noqa: F821, UP037
+    async def account(
+        self,
+        info: Info,
+        locale: Locale | None = None,  # type: ignore[valid-type]
+    ) -> Annotated["Account", strawberry.lazy("graphql_schema.loyalty")]:  # type: ignore[name-defined]  # noqa: F821, UP037
         from graphql_schema.loyalty import Account
 
-        return Account(
-            member_id=uuid.UUID(str(self.id)),
-            locale=(locale.value if locale else self.locale.value),
-        )  # type: ignore[attr-defined]
-
-    @classmethod
-    def of(cls, m: ic.Member) -> Me:
-        return cls(
-            id=strawberry.ID(str(m.id)),
-            status=MemberStatus(m.status.value),
-            display_name=m.display_name,
-            locale=Locale(m.locale.value),
-            created_at=m.created_at,
-            birth_date=m.birth_date,
-            identifiers=[Identifier.of(i) for i in m.identifiers],
-            preferences=ContactPreferences.of(m.preferences),
-            merged_from=[strawberry.ID(str(x)) for x in m.merged_from],
-        )
+        member_id = _uuid(self.id, "member")
+        language = locale.value if locale else info.context.services.known_locale(member_id)  # type: ignore[attr-defined]
+        if language is None:
+            language = (await self._profile(info)).locale.value
+        return Account(member_id=member_id, locale=language)
 
 
 @strawberry.type
@@ -439,13 +474,7 @@ class Query:
     @strawberry.field(description="The signed-in member.")
     async def me(self, info: Info) -> Me:
         principal = await info.context.require(ActorKind.MEMBER)
-        try:
-            member = await info.context.identity.member(
-                principal.actor, _uuid(principal.id, "member")
-            )
-        except ServiceProblem as problem:
-            raise unexpected(problem) from None
-        return Me.of(member)
+        return Me(id=strawberry.ID(str(_uuid(principal.id, "member"))))
 
 
 @strawberry.type
@@ -470,7 +499,9 @@ class Mutation:
             if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN:
                 return IdentifierConflict(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
-        return MemberRegistered(member=Me.of(member), created=created)
+        return MemberRegistered(
+            member=Me(id=strawberry.ID(str(member.id)), loaded=member), created=created
+        )
 
     @strawberry.mutation(
         description="Sign in: members on the MEMBER portal, staff and admins on STAFF."
