@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +19,11 @@ from graphql_schema.errors import ApiError, forbidden, unauthenticated
 from services.common.actor import Actor, ActorKind
 
 ALGORITHMS = ["EdDSA"]  # what identity signs with; nothing else is accepted
-JWKS_TTL = 300.0
-JWKS_MIN_REFRESH = 10.0  # an unknown key id refetches the keys at most this often
+JWKS_TTL = 300.0  # the keys are refetched this often, so withdrawn keys stop working
+JWKS_MIN_REFRESH = 1.0  # an unknown key id refetches the keys, but at most this often
 API_KEY_TTL = 30.0
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +41,38 @@ ANONYMOUS = Principal(ActorKind.ANONYMOUS)
 
 
 class TokenVerifier:
-    """Verifies access tokens with identity's JWKS, cached and refetched on an unknown key."""
+    """Verifies access tokens with identity's JWKS, cached and refetched on an unknown key id
+    (identity rotated its key), at most once per ``JWKS_MIN_REFRESH`` seconds whatever the
+    callers send."""
 
-    def __init__(self, identity: IdentityClient, *, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        identity: IdentityClient,
+        *,
+        issuer: str,
+        audience: str,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.identity = identity
         self.issuer = issuer
         self.audience = audience
+        self.clock = clock
         self._keys: dict[str, Any] = {}
-        self._fetched = 0.0
+        self._fetched = -math.inf
         self._lock = asyncio.Lock()
 
     async def _refresh(self, force: bool) -> None:
         async with self._lock:
-            age = time.monotonic() - self._fetched
-            if (force and age < JWKS_MIN_REFRESH) or (not force and age < JWKS_TTL and self._keys):
-                return
+            age = self.clock() - self._fetched
+            if age < JWKS_MIN_REFRESH or (not force and age < JWKS_TTL):
+                return  # someone else just fetched them
             jwks = await self.identity.jwks()
             self._keys = {
-                k["kid"]: jwt.PyJWK(dict(k)).key for k in jwks.get("keys", []) if "kid" in k
+                k["kid"]: jwt.PyJWK(dict(k), algorithm=ALGORITHMS[0]).key
+                for k in jwks.get("keys", [])
+                if isinstance(k, dict) and "kid" in k and k.get("kty") == "OKP"
             }
-            self._fetched = time.monotonic()
+            self._fetched = self.clock()
 
     async def verify(self, token: str) -> dict[str, Any]:
         try:
@@ -64,7 +80,9 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise unauthenticated("the access token is malformed") from None
         kid = header.get("kid")
-        if time.monotonic() - self._fetched > JWKS_TTL:
+        if not isinstance(kid, str):
+            raise unauthenticated("the access token names no signing key")
+        if self.clock() - self._fetched > JWKS_TTL:
             await self._refresh(force=False)
         if kid not in self._keys:
             await self._refresh(force=True)
@@ -90,14 +108,15 @@ class TokenVerifier:
 class ApiKeys:
     """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash)."""
 
-    def __init__(self, identity: IdentityClient) -> None:
+    def __init__(self, identity: IdentityClient, *, clock: Clock = time.monotonic) -> None:
         self.identity = identity
+        self.clock = clock
         self._valid: dict[str, tuple[float, Principal, str]] = {}
 
     async def verify(self, api_key: str) -> Principal:
         digest = hashlib.sha256(api_key.encode()).hexdigest()
         cached = self._valid.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] > self.clock():
             return cached[1]
         try:
             partner = await self.identity.verify_api_key(api_key)
@@ -107,7 +126,7 @@ class ApiKeys:
         principal = Principal(ActorKind.PARTNER, str(partner.partner_id))
         if len(self._valid) > 10_000:
             self._valid.clear()
-        self._valid[digest] = (time.monotonic() + API_KEY_TTL, principal, str(partner.key_id))
+        self._valid[digest] = (self.clock() + API_KEY_TTL, principal, str(partner.key_id))
         return principal
 
     def forget(self, key_id: str) -> None:

@@ -1,10 +1,10 @@
-"""The per-request context: the service clients, and the caller, authenticated once."""
+"""The per-request context: the service clients, the caller (authenticated once, on first use),
+the request id and this request's DataLoaders."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.requests import Request
 from strawberry.types import Info as StrawberryInfo
@@ -13,7 +13,8 @@ from graphql_schema.auth import ApiKeys, Principal, TokenVerifier, authenticate,
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.errors import ApiError
-from services.common.actor import ActorKind
+from graphql_schema.loaders import Loaders, create_loaders
+from services.common.actor import Actor, ActorKind
 
 
 @dataclass
@@ -40,8 +41,13 @@ class Services:
 class Context:
     services: Services
     request: Request
-    _principal: Principal | ApiError | None = None
-    cache: dict[Any, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    """The ``X-Request-ID`` of this request, also sent on every internal call it makes."""
+    loaders: Loaders = field(init=False)
+    _principal: Principal | ApiError | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = create_loaders(self.services.identity, self.services.loyalty, self.actor)
 
     @property
     def identity(self) -> IdentityClient:
@@ -52,6 +58,7 @@ class Context:
         return self.services.loyalty
 
     async def principal(self) -> Principal | ApiError:
+        """Who is calling: checked at the first field that asks, then remembered."""
         if self._principal is None:
             try:
                 self._principal = await authenticate(
@@ -65,6 +72,7 @@ class Context:
         return self._principal
 
     async def require(self, *kinds: ActorKind) -> Principal:
+        """The caller, signed in as one of ``kinds`` (any kind if none are given)."""
         return require(await self.principal(), *kinds)
 
     async def optional(self) -> Principal | None:
@@ -73,6 +81,13 @@ class Context:
         if isinstance(principal, ApiError):
             raise principal
         return None if principal.kind is ActorKind.ANONYMOUS else principal
+
+    async def actor(self) -> Actor:
+        """Who the services are told is acting (anonymous if nobody signed in)."""
+        principal = await self.principal()
+        if isinstance(principal, ApiError):
+            raise principal
+        return principal.actor
 
 
 Info = StrawberryInfo[Context, None]

@@ -1,13 +1,18 @@
 """Errors of the public API.
 
 Expected outcomes are members of result unions, each implementing ``UserError``. Everything
-else is a GraphQL error with a stable ``extensions.code``: bad input, missing or insufficient
-credentials, queries over the limits. Unexpected errors are masked outside development.
+else is a GraphQL error with a stable ``extensions.code``:
+
+- ``INVALID_INPUT``: the request is malformed or its input is not valid (nothing was written);
+- ``QUERY_TOO_COMPLEX``: the document is over a limit (depth, aliases, tokens);
+- ``UNAUTHENTICATED`` / ``FORBIDDEN``: missing, bad or insufficient credentials;
+- ``NOT_FOUND``, ``RATE_LIMITED``, and a service's own conflict codes;
+- ``INTERNAL_ERROR``: anything unexpected, masked outside development.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -18,14 +23,19 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 INVALID_INPUT = "INVALID_INPUT"
 NOT_FOUND = "NOT_FOUND"
+RATE_LIMITED = "RATE_LIMITED"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 INTERNAL = "INTERNAL_ERROR"
+MASKED_MESSAGE = "Unexpected error."
+
+_PARSER_LIMIT = "Parsing aborted."  # graphql-core's parser: too many tokens, or nested too deep
 
 
 @strawberry.interface(description="An expected outcome that is not a success.")
 class UserError:
-    message: str
-    code: str
+    message: str = strawberry.field(description="What happened, in plain words.")
+    code: str = strawberry.field(description="A stable code, for programs.")
 
 
 class ApiError(Exception):
@@ -34,7 +44,8 @@ class ApiError(Exception):
     def __init__(self, code: str, message: str, **extensions: Any) -> None:
         super().__init__(message)
         self.code = code
-        self.extensions = {"code": code, **extensions}
+        self.message = message
+        self.extensions: dict[str, Any] = {"code": code, **extensions}
 
 
 def unauthenticated(message: str = "sign in to do this") -> ApiError:
@@ -49,33 +60,37 @@ def invalid_input(message: str, **extensions: Any) -> ApiError:
     return ApiError(INVALID_INPUT, message, **extensions)
 
 
-_COMPLEXITY = ("exceeds maximum operation depth", "aliases found", "more than", "tokens")
+def about_the_request(error: GraphQLError) -> bool:
+    """Syntax, validation and variable errors come before execution: they have no path."""
+    return error.path is None and not isinstance(error.original_error, ApiError)
 
 
-def request_error_code(message: str) -> str:
-    return QUERY_TOO_COMPLEX if any(marker in message for marker in _COMPLEXITY) else INVALID_INPUT
+def request_error_code(message: str, extensions: Mapping[str, Any] | None = None) -> str:
+    """The code of an error found before execution (the limits' rules set theirs; the parser's
+    own limits only say so in words)."""
+    code = (extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    return QUERY_TOO_COMPLEX if _PARSER_LIMIT in message else INVALID_INPUT
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """A failure during execution that is not one of ours: a bug or an unavailable service."""
+    return not about_the_request(error) and not isinstance(error.original_error, ApiError)
 
 
 class PublicErrors(MaskErrors):
-    """Give every error a code; mask unexpected ones unless ``mask`` is off (development)."""
+    """Give every error a code; mask the unexpected ones unless ``mask`` is off (development).
+
+    Runs once per operation (not per field), after execution.
+    """
 
     def __init__(self, *, mask: bool) -> None:
-        super().__init__(should_mask_error=self._should_mask, error_message="Unexpected error.")
+        super().__init__(should_mask_error=self._should_mask, error_message=MASKED_MESSAGE)
         self.mask = mask
 
-    @staticmethod
-    def _about_the_request(error: GraphQLError) -> bool:
-        """Syntax, validation and variable errors come before execution: they have no path."""
-        return error.path is None and not isinstance(error.original_error, ApiError)
-
     def _should_mask(self, error: GraphQLError) -> bool:
-        original = error.original_error
-        return (
-            self.mask
-            and original is not None
-            and not isinstance(original, ApiError)
-            and not self._about_the_request(error)
-        )
+        return self.mask and is_unexpected(error)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -88,13 +103,9 @@ class PublicErrors(MaskErrors):
             original = error.original_error
             if isinstance(original, ApiError):
                 error.extensions = {**(error.extensions or {}), **original.extensions}
-            elif not (error.extensions or {}).get("code"):
-                if original is None or self._about_the_request(error):
-                    code = request_error_code(error.message)
-                else:
-                    code = INTERNAL
+            elif about_the_request(error):
+                code = request_error_code(error.message, error.extensions)
                 error.extensions = {**(error.extensions or {}), "code": code}
+            else:
+                error.extensions = {**(error.extensions or {}), "code": INTERNAL}
         return processed
-
-    def on_operation(self) -> Iterator[None]:
-        yield from super().on_operation()

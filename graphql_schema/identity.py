@@ -1,12 +1,17 @@
-"""Members, sessions and organisations: the identity part of the schema."""
+# strawberry's field decorators with arguments are typed as returning Any:
+# mypy: disable-error-code="untyped-decorator"
+"""Members, sessions and organisations: the identity part of the schema.
+
+A member only ever reads or changes themselves: no operation here takes a member id from a
+member; the id comes from the verified access token. Admin operations require an admin token.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import uuid
-from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,19 +19,38 @@ from strawberry.scalars import JSON
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, unexpected
 from graphql_schema.context import Info
-from graphql_schema.errors import UserError
-from services.common.actor import SYSTEM, ActorKind
+from graphql_schema.errors import UserError, invalid_input
+from services.common.actor import ActorKind
 from services.identity import contract as ic
 
-IdentifierKind = strawberry.enum(
-    Enum("IdentifierKind", {k.name: k.value for k in ic.IdentifierKind}),  # type: ignore[misc]
-    description="A touchpoint that identifies a member.",
-)
-Channel = strawberry.enum(Enum("Channel", {k.name: k.value for k in ic.Channel}))  # type: ignore[misc]
-Locale = strawberry.enum(Enum("Locale", {k.name: k.value for k in ic.Locale}))  # type: ignore[misc]
-Portal = strawberry.enum(Enum("Portal", {k.name: k.value for k in ic.Portal}))  # type: ignore[misc]
-AccountRole = strawberry.enum(Enum("AccountRole", {k.name: k.value for k in ic.AccountRole}))  # type: ignore[misc]
-MemberStatus = strawberry.enum(Enum("MemberStatus", {k.name: k.value for k in ic.MemberStatus}))  # type: ignore[misc]
+if TYPE_CHECKING:
+    from graphql_schema.loyalty import Account
+
+# The contract's enums are the schema's: GraphQL names are the members' names (MEMBERSHIP_CARD),
+# resolvers receive and return the contract's values, and the two can never drift apart.
+strawberry.enum(ic.IdentifierKind, description="A touchpoint that identifies a member.")
+strawberry.enum(ic.Channel, description="A way to contact a member.")
+strawberry.enum(ic.Locale, description="A member's language.")
+strawberry.enum(ic.Portal, description="MEMBER for members; STAFF for staff and admins.")
+strawberry.enum(ic.AccountRole)
+strawberry.enum(ic.MemberStatus)
+IdentifierKind = ic.IdentifierKind
+Channel = ic.Channel
+Locale = ic.Locale
+Portal = ic.Portal
+AccountRole = ic.AccountRole
+MemberStatus = ic.MemberStatus
+
+
+def _id(value: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+def _uuid(raw: object, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise invalid_input(f"{name} must be a UUID") from None
 
 
 # ---- types -----------------------------------------------------------------------------------
@@ -34,24 +58,19 @@ MemberStatus = strawberry.enum(Enum("MemberStatus", {k.name: k.value for k in ic
 
 @strawberry.type
 class Identifier:
-    kind: IdentifierKind  # type: ignore[valid-type]
+    kind: IdentifierKind
     value: str
     linked_at: dt.datetime
     verified: bool
 
     @classmethod
     def of(cls, i: ic.Identifier) -> Identifier:
-        return cls(
-            kind=IdentifierKind(i.kind.value),
-            value=i.value,
-            linked_at=i.linked_at,
-            verified=i.verified,
-        )
+        return cls(kind=i.kind, value=i.value, linked_at=i.linked_at, verified=i.verified)
 
 
 @strawberry.type
 class Consent:
-    channel: Channel  # type: ignore[valid-type]
+    channel: Channel
     granted: bool
     at: dt.datetime
     source: str
@@ -73,18 +92,15 @@ class ContactPreferences:
 
     @classmethod
     def of(cls, p: ic.Preferences) -> ContactPreferences:
+        quiet = p.quiet_hours
         return cls(
             consents=[
-                Consent(
-                    channel=Channel(c.channel.value), granted=c.granted, at=c.at, source=c.source
-                )
+                Consent(channel=c.channel, granted=c.granted, at=c.at, source=c.source)
                 for c in p.consents
             ],
             invitation_cap_per_30_days=p.invitation_cap_per_30_days,
-            quiet_hours=QuietHours(
-                start=p.quiet_hours.start, end=p.quiet_hours.end, timezone=p.quiet_hours.timezone
-            )
-            if p.quiet_hours
+            quiet_hours=QuietHours(start=quiet.start, end=quiet.end, timezone=quiet.timezone)
+            if quiet
             else None,
             interests=list(p.interests),
         )
@@ -92,83 +108,81 @@ class ContactPreferences:
 
 @strawberry.type(description="The signed-in member: profile, identifiers, preferences and points.")
 class Me:
-    """Resolved lazily: a query for the points alone never calls identity."""
+    """Built from the token's subject alone; each field fetches what it needs, lazily, through
+    the request's DataLoaders (a query for the points alone never calls identity).
+
+    Other areas of the schema add their fields at the end of this class (see ``account``): a
+    resolver that lazily imports its type from the area's module and reads ``self.member_id``.
+    """
 
     id: strawberry.ID
-    loaded: strawberry.Private[ic.Member | None] = None
 
-    async def _profile(self, info: Info) -> ic.Member:
-        if self.loaded is not None:
-            return self.loaded
-        key = ("profile", self.id)
-        task = info.context.cache.get(key)
-        if task is None:
-            principal = await info.context.require(ActorKind.MEMBER)
-            task = asyncio.ensure_future(
-                info.context.identity.member(principal.actor, _uuid(self.id, "member"))
-            )
-            info.context.cache[key] = task
+    @property
+    def member_id(self) -> uuid.UUID:
+        return uuid.UUID(str(self.id))
+
+    async def profile(self, info: Info) -> ic.Member:
         try:
-            member: ic.Member = await task
+            member = await info.context.loaders.member.load(self.member_id)
         except ServiceProblem as problem:
             raise unexpected(problem) from None
         info.context.services.remember_locale(member.id, member.locale.value)
         return member
 
     @strawberry.field
-    async def status(self, info: Info) -> MemberStatus:  # type: ignore[valid-type]
-        return MemberStatus((await self._profile(info)).status.value)
+    async def status(self, info: Info) -> MemberStatus:
+        return (await self.profile(info)).status
 
     @strawberry.field
     async def display_name(self, info: Info) -> str | None:
-        return (await self._profile(info)).display_name
+        return (await self.profile(info)).display_name
 
     @strawberry.field
-    async def locale(self, info: Info) -> Locale:  # type: ignore[valid-type]
-        return Locale((await self._profile(info)).locale.value)
+    async def locale(self, info: Info) -> Locale:
+        return (await self.profile(info)).locale
 
     @strawberry.field
     async def created_at(self, info: Info) -> dt.datetime:
-        return (await self._profile(info)).created_at
+        return (await self.profile(info)).created_at
 
     @strawberry.field
     async def birth_date(self, info: Info) -> dt.date | None:
-        return (await self._profile(info)).birth_date
+        return (await self.profile(info)).birth_date
 
-    @strawberry.field
+    @strawberry.field(description="Every touchpoint that resolves to this member.")
     async def identifiers(self, info: Info) -> list[Identifier]:
-        return [Identifier.of(i) for i in (await self._profile(info)).identifiers]
+        return [Identifier.of(i) for i in (await self.profile(info)).identifiers]
 
     @strawberry.field
     async def preferences(self, info: Info) -> ContactPreferences:
-        return ContactPreferences.of((await self._profile(info)).preferences)
+        return ContactPreferences.of((await self.profile(info)).preferences)
 
-    @strawberry.field
+    @strawberry.field(description="Members merged into this one.")
     async def merged_from(self, info: Info) -> list[strawberry.ID]:
-        return [strawberry.ID(str(x)) for x in (await self._profile(info)).merged_from]
+        return [_id(x) for x in (await self.profile(info)).merged_from]
+
+    # ---- fields from other areas of the schema ----
 
     @strawberry.field(description="Points, tier, progress and history (the loyalty account).")
     async def account(
-        self,
-        info: Info,
-        locale: Locale | None = None,  # type: ignore[valid-type]
-    ) -> Annotated["Account", strawberry.lazy("graphql_schema.loyalty")]:  # type: ignore[name-defined]  # noqa: F821, UP037
+        self, info: Info, locale: Locale | None = None
+    ) -> Annotated["Account", strawberry.lazy("graphql_schema.loyalty")]:  # noqa: UP037
         from graphql_schema.loyalty import Account
 
-        member_id = _uuid(self.id, "member")
-        language = locale.value if locale else info.context.services.known_locale(member_id)  # type: ignore[attr-defined]
+        await info.context.require(ActorKind.MEMBER)
+        language = locale.value if locale else info.context.services.known_locale(self.member_id)
         if language is None:
-            language = (await self._profile(info)).locale.value
-        return Account(member_id=member_id, locale=language)
+            language = (await self.profile(info)).locale.value
+        return Account(member_id=self.member_id, locale=language)
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in session: a short-lived access token and a refresh token.")
 class Session:
     access_token: str
     refresh_token: str
     token_type: str
-    expires_in: int
-    subject_kind: str
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    subject_kind: str = strawberry.field(description="member, staff or admin.")
     subject_id: strawberry.ID
 
     @classmethod
@@ -179,7 +193,7 @@ class Session:
             token_type=s.token_type,
             expires_in=s.expires_in,
             subject_kind=s.subject_kind,
-            subject_id=strawberry.ID(str(s.subject_id)),
+            subject_id=_id(s.subject_id),
         )
 
 
@@ -191,6 +205,16 @@ class Venue:
     external_id: str | None
     created_at: dt.datetime
 
+    @classmethod
+    def of(cls, v: ic.Venue) -> Venue:
+        return cls(
+            id=_id(v.id),
+            name=v.name,
+            timezone=v.timezone,
+            external_id=v.external_id,
+            created_at=v.created_at,
+        )
+
 
 @strawberry.type
 class Partner:
@@ -200,15 +224,36 @@ class Partner:
     external_id: str | None
     created_at: dt.datetime
 
+    @classmethod
+    def of(cls, p: ic.Partner) -> Partner:
+        return cls(
+            id=_id(p.id),
+            name=p.name,
+            kind=p.kind,
+            external_id=p.external_id,
+            created_at=p.created_at,
+        )
+
 
 @strawberry.type
 class StaffAccount:
     id: strawberry.ID
     email: str
     display_name: str | None
-    role: AccountRole  # type: ignore[valid-type]
+    role: AccountRole
     venue_ids: list[strawberry.ID]
     created_at: dt.datetime
+
+    @classmethod
+    def of(cls, a: ic.StaffAccount) -> StaffAccount:
+        return cls(
+            id=_id(a.id),
+            email=a.email,
+            display_name=a.display_name,
+            role=a.role,
+            venue_ids=[_id(v) for v in a.venue_ids],
+            created_at=a.created_at,
+        )
 
 
 @strawberry.type
@@ -223,8 +268,8 @@ class ApiKey:
     @classmethod
     def of(cls, k: ic.ApiKey) -> ApiKey:
         return cls(
-            id=strawberry.ID(str(k.id)),
-            partner_id=strawberry.ID(str(k.partner_id)),
+            id=_id(k.id),
+            partner_id=_id(k.partner_id),
             label=k.label,
             prefix=k.prefix,
             created_at=k.created_at,
@@ -238,20 +283,28 @@ class ApiKey:
 @strawberry.type
 class MemberRegistered:
     member: Me
-    created: bool
+    created: bool = strawberry.field(
+        description="False when a retry with the same idempotency key returned the member."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The identifier belongs to another member: never a silent takeover. "
+    "Code IDENTIFIER_TAKEN."
+)
 class IdentifierConflict(UserError):
-    """The identifier belongs to another member: linking it is never a silent takeover."""
+    pass
 
 
-@strawberry.type
+@strawberry.type(description="Wrong email, password or portal. Code INVALID_CREDENTIALS.")
 class InvalidCredentials(UserError):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="The refresh token is not valid (REFRESH_TOKEN_INVALID), or was already used "
+    "(REFRESH_TOKEN_REUSED: every session of its family is now revoked)."
+)
 class RefreshRejected(UserError):
     pass
 
@@ -275,12 +328,15 @@ class MembersMerged:
     identifiers_moved: int
 
 
-@strawberry.type
+@strawberry.type(
+    description="The merge cannot happen: SAME_MEMBER, ALREADY_MERGED, MEMBER_NOT_FOUND, "
+    "MEMBER_ERASED."
+)
 class MergeRejected(UserError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="Everything the platform holds on the member (principle 6).")
 class DataExport:
     identity: JSON
     loyalty: JSON
@@ -296,13 +352,13 @@ class Erased:
 @strawberry.type
 class VenueCreated:
     venue: Venue
-    created: bool
+    created: bool = strawberry.field(description="False when the external id was already used.")
 
 
 @strawberry.type
 class PartnerCreated:
     partner: Partner
-    created: bool
+    created: bool = strawberry.field(description="False when the external id was already used.")
 
 
 @strawberry.type
@@ -310,12 +366,12 @@ class StaffAccountCreated:
     account: StaffAccount
 
 
-@strawberry.type
+@strawberry.type(description="An account already uses this email. Code EMAIL_TAKEN.")
 class EmailTaken(UserError):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="What the input refers to does not exist (VENUE_NOT_FOUND, ...).")
 class NotFound(UserError):
     pass
 
@@ -363,19 +419,21 @@ RevokePartnerApiKeyResult = Annotated[
 @strawberry.input
 class RegisterMemberInput:
     email: str
-    password: str
+    password: str = strawberry.field(description="8 to 128 characters.")
     display_name: str | None = None
-    locale: Locale | None = None  # type: ignore[valid-type]
+    locale: Locale | None = None
     phone: str | None = None
     birth_date: dt.date | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the same member."
+    )
 
 
 @strawberry.input
 class LoginInput:
     email: str
     password: str
-    portal: Portal | None = None  # type: ignore[valid-type]
+    portal: Portal | None = strawberry.field(default=None, description="MEMBER by default.")
 
 
 @strawberry.input
@@ -385,13 +443,13 @@ class RefreshSessionInput:
 
 @strawberry.input
 class LinkIdentifierInput:
-    kind: IdentifierKind  # type: ignore[valid-type]
+    kind: IdentifierKind
     value: str
 
 
 @strawberry.input
 class ConsentInput:
-    channel: Channel  # type: ignore[valid-type]
+    channel: Channel
     granted: bool
 
 
@@ -402,7 +460,7 @@ class QuietHoursInput:
     timezone: str = "Europe/Paris"
 
 
-@strawberry.input
+@strawberry.input(description="Only what is given changes.")
 class UpdateContactPreferencesInput:
     consents: list[ConsentInput] | None = None
     invitation_cap_per_30_days: int | None = None
@@ -422,14 +480,18 @@ class MergeMembersInput:
 class CreateVenueInput:
     name: str
     timezone: str | None = None
-    external_id: str | None = None
+    external_id: str | None = strawberry.field(
+        default=None, description="A retry with the same external id returns the same venue."
+    )
 
 
 @strawberry.input
 class CreatePartnerInput:
     name: str
     kind: str | None = None
-    external_id: str | None = None
+    external_id: str | None = strawberry.field(
+        default=None, description="A retry with the same external id returns the same partner."
+    )
 
 
 @strawberry.input
@@ -437,7 +499,7 @@ class CreateStaffAccountInput:
     email: str
     password: str
     display_name: str | None = None
-    role: AccountRole | None = None  # type: ignore[valid-type]
+    role: AccountRole | None = None
     venue_ids: list[strawberry.ID] | None = None
 
 
@@ -445,7 +507,9 @@ class CreateStaffAccountInput:
 class IssuePartnerApiKeyInput:
     partner_id: strawberry.ID
     label: str | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the key, without its secret."
+    )
 
 
 @strawberry.input
@@ -453,40 +517,27 @@ class RevokePartnerApiKeyInput:
     key_id: strawberry.ID
 
 
-def _value(enum_value: Any) -> Any:
-    return None if enum_value is None else enum_value.value
-
-
-def _uuid(raw: Any, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        from graphql_schema.errors import invalid_input
-
-        raise invalid_input(f"{name} must be a UUID") from None
-
-
 # ---- resolvers -------------------------------------------------------------------------------
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in member.")
+    @strawberry.field(description="The signed-in member (a member's access token).")
     async def me(self, info: Info) -> Me:
         principal = await info.context.require(ActorKind.MEMBER)
-        return Me(id=strawberry.ID(str(_uuid(principal.id, "member"))))
+        return Me(id=_id(_uuid(principal.id, "the token's subject")))
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Join the programme. Anyone may register.")
     async def register_member(self, info: Info, input: RegisterMemberInput) -> RegisterMemberResult:
         body = build(
             ic.RegisterMember,
             email=input.email,
             password=input.password,
             display_name=input.display_name,
-            locale=_value(input.locale),
+            locale=input.locale,
             phone=input.phone,
             birth_date=dt.datetime.combine(input.birth_date, dt.time(), dt.UTC)
             if input.birth_date
@@ -494,22 +545,19 @@ class Mutation:
             idempotency_key=input.idempotency_key,
         )
         try:
-            member, created = await info.context.identity.register(SYSTEM, body)
+            member, created = await info.context.identity.register(await info.context.actor(), body)
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN:
                 return IdentifierConflict(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
-        return MemberRegistered(
-            member=Me(id=strawberry.ID(str(member.id)), loaded=member), created=created
-        )
+        info.context.loaders.member.prime(member.id, member)
+        return MemberRegistered(member=Me(id=_id(member.id)), created=created)
 
     @strawberry.mutation(
         description="Sign in: members on the MEMBER portal, staff and admins on STAFF."
     )
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
-        body = build(
-            ic.Login, email=input.email, password=input.password, portal=_value(input.portal)
-        )
+        body = build(ic.Login, email=input.email, password=input.password, portal=input.portal)
         try:
             return Session.of(await info.context.identity.login(body))
         except ServiceProblem as problem:
@@ -525,20 +573,20 @@ class Mutation:
         try:
             return Session.of(await info.context.identity.refresh(body))
         except ServiceProblem as problem:
-            if problem.status == 401 or problem.code in (
+            if problem.code in (
                 ic.ProblemCode.REFRESH_TOKEN_INVALID,
                 ic.ProblemCode.REFRESH_TOKEN_REUSED,
             ):
                 return RefreshRejected(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Link a card, phone, ticketing id or device to the member.")
     async def link_identifier(self, info: Info, input: LinkIdentifierInput) -> LinkIdentifierResult:
         principal = await info.context.require(ActorKind.MEMBER)
-        body = build(ic.LinkIdentifier, kind=_value(input.kind), value=input.value)
+        body = build(ic.LinkIdentifier, kind=input.kind, value=input.value)
         try:
             linked = await info.context.identity.link_identifier(
-                principal.actor, _uuid(principal.id, "member"), body
+                principal.actor, _uuid(principal.id, "the token's subject"), body
             )
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN:
@@ -546,30 +594,29 @@ class Mutation:
             raise unexpected(problem) from None
         return IdentifierLinked(identifier=Identifier.of(linked))
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Consents per channel, invitation cap, quiet hours, interests."
+    )
     async def update_contact_preferences(
         self, info: Info, input: UpdateContactPreferencesInput
     ) -> PreferencesUpdated:
         principal = await info.context.require(ActorKind.MEMBER)
+        quiet = input.quiet_hours
         body = build(
             ic.UpdatePreferences,
-            consents=[{"channel": c.channel.value, "granted": c.granted} for c in input.consents]
-            if input.consents
+            consents=[{"channel": c.channel, "granted": c.granted} for c in input.consents]
+            if input.consents is not None
             else None,
             invitation_cap_per_30_days=input.invitation_cap_per_30_days,
-            quiet_hours={
-                "start": input.quiet_hours.start,
-                "end": input.quiet_hours.end,
-                "timezone": input.quiet_hours.timezone,
-            }
-            if input.quiet_hours
+            quiet_hours={"start": quiet.start, "end": quiet.end, "timezone": quiet.timezone}
+            if quiet
             else None,
             clear_quiet_hours=input.clear_quiet_hours,
             interests=input.interests,
         )
         try:
             prefs = await info.context.identity.update_preferences(
-                principal.actor, _uuid(principal.id, "member"), body
+                principal.actor, _uuid(principal.id, "the token's subject"), body
             )
         except ServiceProblem as problem:
             raise unexpected(problem) from None
@@ -589,13 +636,13 @@ class Mutation:
         try:
             merged = await info.context.identity.merge(principal.actor, body)
         except ServiceProblem as problem:
-            if problem.status in (404, 409):
+            if problem.status in (404, 409, 410):
                 return MergeRejected(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
         return MembersMerged(
-            merge_id=strawberry.ID(str(merged.merge_id)),
-            survivor_id=strawberry.ID(str(merged.survivor_id)),
-            absorbed_id=strawberry.ID(str(merged.absorbed_id)),
+            merge_id=_id(merged.merge_id),
+            survivor_id=_id(merged.survivor_id),
+            absorbed_id=_id(merged.absorbed_id),
             merged_at=merged.merged_at,
             identifiers_moved=merged.identifiers_moved,
         )
@@ -603,76 +650,57 @@ class Mutation:
     @strawberry.mutation(description="Everything the platform holds on the signed-in member.")
     async def export_my_data(self, info: Info) -> DataExport:
         principal = await info.context.require(ActorKind.MEMBER)
-        member_id = _uuid(principal.id, "member")
+        member_id = _uuid(principal.id, "the token's subject")
         try:
-            identity = await info.context.identity.export(principal.actor, member_id)
-            loyalty = await info.context.loyalty.export(principal.actor, member_id)
+            identity, loyalty = await asyncio.gather(
+                info.context.identity.export(principal.actor, member_id),
+                info.context.loyalty.export(principal.actor, member_id),
+            )
         except ServiceProblem as problem:
             raise unexpected(problem) from None
-        return DataExport(identity=identity, loyalty=loyalty, exported_at=dt.datetime.now(dt.UTC))
+        return DataExport(
+            identity=JSON(identity), loyalty=JSON(loyalty), exported_at=dt.datetime.now(dt.UTC)
+        )
 
     @strawberry.mutation(
-        description="Erase the signed-in member by pseudonymisation; points history stays under the bare id."
+        description="Erase the signed-in member by pseudonymisation; the points history stays "
+        "under the bare id."
     )
     async def erase_me(self, info: Info) -> Erased:
         principal = await info.context.require(ActorKind.MEMBER)
         try:
             erased = await info.context.identity.erase(
-                principal.actor, _uuid(principal.id, "member")
+                principal.actor, _uuid(principal.id, "the token's subject")
             )
         except ServiceProblem as problem:
             raise unexpected(problem) from None
-        return Erased(member_id=strawberry.ID(str(erased.member_id)), erased_at=erased.erased_at)
+        return Erased(member_id=_id(erased.member_id), erased_at=erased.erased_at)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Admins: a venue; idempotent by external id.")
     async def create_venue(self, info: Info, input: CreateVenueInput) -> VenueCreated:
         principal = await info.context.require(ActorKind.ADMIN)
         body = build(
             ic.CreateVenue, name=input.name, timezone=input.timezone, external_id=input.external_id
         )
         try:
-            status, raw = await info.context.identity.request(
-                "POST", "/internal/venues", actor=principal.actor, json=body
-            )
+            venue, created = await info.context.identity.create_venue(principal.actor, body)
         except ServiceProblem as problem:
             raise unexpected(problem) from None
-        v = ic.Venue.model_validate(raw)
-        return VenueCreated(
-            venue=Venue(
-                id=strawberry.ID(str(v.id)),
-                name=v.name,
-                timezone=v.timezone,
-                external_id=v.external_id,
-                created_at=v.created_at,
-            ),
-            created=status == 201,
-        )
+        return VenueCreated(venue=Venue.of(venue), created=created)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Admins: a partner; idempotent by external id.")
     async def create_partner(self, info: Info, input: CreatePartnerInput) -> PartnerCreated:
         principal = await info.context.require(ActorKind.ADMIN)
         body = build(
             ic.CreatePartner, name=input.name, kind=input.kind, external_id=input.external_id
         )
         try:
-            status, raw = await info.context.identity.request(
-                "POST", "/internal/partners", actor=principal.actor, json=body
-            )
+            partner, created = await info.context.identity.create_partner(principal.actor, body)
         except ServiceProblem as problem:
             raise unexpected(problem) from None
-        p = ic.Partner.model_validate(raw)
-        return PartnerCreated(
-            partner=Partner(
-                id=strawberry.ID(str(p.id)),
-                name=p.name,
-                kind=p.kind,
-                external_id=p.external_id,
-                created_at=p.created_at,
-            ),
-            created=status == 201,
-        )
+        return PartnerCreated(partner=Partner.of(partner), created=created)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Admins: a staff (or admin) account for some venues.")
     async def create_staff_account(
         self, info: Info, input: CreateStaffAccountInput
     ) -> CreateStaffAccountResult:
@@ -682,8 +710,10 @@ class Mutation:
             email=input.email,
             password=input.password,
             display_name=input.display_name,
-            role=_value(input.role),
-            venue_ids=[_uuid(v, "venueIds") for v in input.venue_ids] if input.venue_ids else None,
+            role=input.role,
+            venue_ids=[_uuid(v, "venueIds") for v in input.venue_ids]
+            if input.venue_ids is not None
+            else None,
         )
         try:
             account = await info.context.identity.create_staff(principal.actor, body)
@@ -693,16 +723,7 @@ class Mutation:
             if problem.code == ic.ProblemCode.VENUE_NOT_FOUND:
                 return NotFound(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
-        return StaffAccountCreated(
-            account=StaffAccount(
-                id=strawberry.ID(str(account.id)),
-                email=account.email,
-                display_name=account.display_name,
-                role=AccountRole(account.role.value),
-                venue_ids=[strawberry.ID(str(v)) for v in account.venue_ids],
-                created_at=account.created_at,
-            )
-        )
+        return StaffAccountCreated(account=StaffAccount.of(account))
 
     @strawberry.mutation(
         description="Admins: issue an API key for a partner; the secret is shown once."
@@ -722,7 +743,7 @@ class Mutation:
             raise unexpected(problem) from None
         return ApiKeyIssued(key=ApiKey.of(issued.key), secret=issued.secret)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Admins: revoke a partner's API key; it stops working.")
     async def revoke_partner_api_key(
         self, info: Info, input: RevokePartnerApiKeyInput
     ) -> RevokePartnerApiKeyResult:

@@ -1,12 +1,12 @@
+# strawberry's field decorators with arguments are typed as returning Any:
+# mypy: disable-error-code="untyped-decorator"
 """Points, tiers, rewards and the public rulebook: the loyalty part of the schema."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -17,12 +17,14 @@ from graphql_schema.common import build, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, invalid_input
 from graphql_schema.identity import IdentifierKind, Locale
+from graphql_schema.loaders import AccountPage
 from services.common.actor import SYSTEM, ActorKind
-from services.identity import contract as ic
 from services.loyalty import contract as lc
 
-Trigger = strawberry.enum(Enum("Trigger", {k.name: k.value for k in lc.Trigger}))  # type: ignore[misc]
-EntryKind = strawberry.enum(Enum("EntryKind", {k.name: k.value for k in lc.EntryKind}))  # type: ignore[misc]
+strawberry.enum(lc.Trigger, description="What happened, for the rules that award points.")
+strawberry.enum(lc.EntryKind, description="The kind of a ledger entry.")
+Trigger = lc.Trigger
+EntryKind = lc.EntryKind
 
 
 def _locale(locale: Any, fallback: str = "en") -> str:
@@ -58,7 +60,7 @@ class AwardLine:
 @strawberry.type(description="One movement of points, with who or what caused it and why.")
 class LedgerEntry:
     id: strawberry.ID
-    kind: EntryKind  # type: ignore[valid-type]
+    kind: EntryKind
     points: int
     occurred_at: dt.datetime
     recorded_at: dt.datetime
@@ -74,7 +76,7 @@ class LedgerEntry:
     def of(cls, e: lc.Entry) -> LedgerEntry:
         return cls(
             id=strawberry.ID(str(e.id)),
-            kind=EntryKind(e.kind.value),
+            kind=e.kind,
             points=e.points,
             occurred_at=e.occurred_at,
             recorded_at=e.recorded_at,
@@ -154,19 +156,11 @@ class Account:
     locale: strawberry.Private[str]
 
     async def _fetch(self, info: Info, first: int = 10, after: str | None = None) -> lc.Account:
-        """One call per distinct page asked for; sibling fields share it."""
-        key = ("account", self.member_id, self.locale, first, after)
-        task = info.context.cache.get(key)
-        if task is None:
-            principal = await info.context.require(ActorKind.MEMBER)
-            task = asyncio.ensure_future(
-                info.context.loyalty.account(
-                    principal.actor, self.member_id, first=first, after=after, locale=self.locale
-                )
-            )
-            info.context.cache[key] = task
+        """One call per distinct page asked for; sibling fields share it (a DataLoader)."""
+        await info.context.require(ActorKind.MEMBER)
+        page = AccountPage(self.member_id, self.locale, first, after)
         try:
-            return await task  # type: ignore[no-any-return]
+            return await info.context.loaders.account.load(page)
         except ServiceProblem as problem:
             raise unexpected(problem) from None
 
@@ -213,7 +207,7 @@ class Account:
 class RuleView:
     key: str
     title: str
-    trigger: Trigger  # type: ignore[valid-type]
+    trigger: Trigger
     description: str
     exclusive_group: str | None
     pending_days: int
@@ -241,7 +235,7 @@ class RuleSetVersion:
 
 @strawberry.type(description="The public rulebook: every rule in plain words, and its history.")
 class Rulebook:
-    locale: Locale  # type: ignore[valid-type]
+    locale: Locale
     version: int | None
     effective_at: dt.datetime | None
     currency: str
@@ -257,9 +251,7 @@ class Rulebook:
             version=r.version,
             effective_at=r.effective_at,
             currency=r.currency,
-            rules=[
-                RuleView(**{**v.model_dump(), "trigger": Trigger(v.trigger.value)}) for v in r.rules
-            ],
+            rules=[RuleView(**v.model_dump()) for v in r.rules],
             tiers=[Tier(**t.model_dump()) for t in r.tiers],
             policies=r.policies,
             changelog=[
@@ -398,7 +390,7 @@ PublishRuleSetResult = Annotated[
 
 @strawberry.input
 class MemberIdentifierInput:
-    kind: IdentifierKind  # type: ignore[valid-type]
+    kind: IdentifierKind
     value: str
 
 
@@ -406,7 +398,7 @@ class MemberIdentifierInput:
     description='An event that may earn points. Amounts are decimal strings ("45.90").'
 )
 class EarnEventInput:
-    trigger: Trigger  # type: ignore[valid-type]
+    trigger: Trigger
     occurred_at: dt.datetime
     amount: str | None = None
     currency: str | None = None
@@ -419,7 +411,7 @@ class EarnEventInput:
 )
 class RecordEarnEventInput:
     external_id: str
-    trigger: Trigger  # type: ignore[valid-type]
+    trigger: Trigger
     occurred_at: dt.datetime
     member_id: strawberry.ID | None = None
     identifier: MemberIdentifierInput | None = None
@@ -475,7 +467,7 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
     try:
         if input.identifier is not None:
             resolution = await info.context.identity.resolve(
-                SYSTEM, ic.IdentifierKind(input.identifier.kind.value), input.identifier.value
+                SYSTEM, input.identifier.kind, input.identifier.value
             )
             return resolution.member_id
         try:
@@ -494,6 +486,17 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
         raise unexpected(problem) from None
 
 
+async def _rulebook(info: Info, locale: Locale | None) -> Rulebook:
+    principal = await info.context.optional()
+    try:
+        book = await info.context.loyalty.rulebook(
+            principal.actor if principal else SYSTEM, _locale(locale)
+        )
+    except ServiceProblem as problem:
+        raise unexpected(problem) from None
+    return Rulebook.of(book)
+
+
 # ---- resolvers -------------------------------------------------------------------------------
 
 
@@ -502,25 +505,17 @@ class Query:
     @strawberry.field(
         description="The rules in force, in plain words, with their changelog. Public."
     )
-    async def reward_rules(self, info: Info, locale: Locale | None = None) -> Rulebook:  # type: ignore[valid-type]
-        principal = await info.context.optional()
-        try:
-            book = await info.context.loyalty.rulebook(
-                principal.actor if principal else SYSTEM, _locale(locale)
-            )
-        except ServiceProblem as problem:
-            raise unexpected(problem) from None
-        return Rulebook.of(book)
+    async def reward_rules(self, info: Info, locale: Locale | None = None) -> Rulebook:
+        return await _rulebook(info, locale)
 
     @strawberry.field(description="The programme's tiers. Public.")
-    async def tiers(self, info: Info, locale: Locale | None = None) -> list[Tier]:  # type: ignore[valid-type]
-        book = await Query.reward_rules(self, info, locale)  # type: ignore[call-arg]
-        return book.tiers
+    async def tiers(self, info: Info, locale: Locale | None = None) -> list[Tier]:
+        return (await _rulebook(info, locale)).tiers
 
     @strawberry.field(
         description="The rewards catalogue; for a signed-in member, with eligibility."
     )
-    async def rewards(self, info: Info, locale: Locale | None = None) -> list[Reward]:  # type: ignore[valid-type]
+    async def rewards(self, info: Info, locale: Locale | None = None) -> list[Reward]:
         principal = await info.context.optional()
         member = (
             uuid.UUID(principal.id)
@@ -538,7 +533,7 @@ class Query:
     @strawberry.field(description="What an event would earn: for the signed-in member, or anyone.")
     async def simulate_earn(
         self, info: Info, event: EarnEventInput, locale: Locale | None = None
-    ) -> EarnPreview:  # type: ignore[valid-type]
+    ) -> EarnPreview:
         principal = await info.context.optional()
         member = (
             uuid.UUID(principal.id)
@@ -579,7 +574,7 @@ class Mutation:
     )
     async def record_earn_event(
         self, info: Info, input: RecordEarnEventInput, locale: Locale | None = None
-    ) -> RecordEarnEventResult:  # type: ignore[valid-type]
+    ) -> RecordEarnEventResult:
         principal = await info.context.require(ActorKind.STAFF, ActorKind.ADMIN, ActorKind.PARTNER)
         event = _event(
             input.trigger,
@@ -614,7 +609,7 @@ class Mutation:
     @strawberry.mutation(description="Reverse an earn in full or in part (a refund), at most once.")
     async def reverse_earn_event(
         self, info: Info, input: ReverseEarnEventInput, locale: Locale | None = None
-    ) -> ReverseEarnEventResult:  # type: ignore[valid-type]
+    ) -> ReverseEarnEventResult:
         principal = await info.context.require(ActorKind.STAFF, ActorKind.ADMIN, ActorKind.PARTNER)
         body = build(
             lc.ReverseEarn,
@@ -640,7 +635,7 @@ class Mutation:
     @strawberry.mutation(description="Spend points on a reward; returns a voucher code.")
     async def redeem_reward(
         self, info: Info, input: RedeemRewardInput, locale: Locale | None = None
-    ) -> RedeemRewardResult:  # type: ignore[valid-type]
+    ) -> RedeemRewardResult:
         principal = await info.context.require(ActorKind.MEMBER)
         body = build(
             lc.RedeemReward,

@@ -1,4 +1,8 @@
-"""The public schema: the areas composed, with limits, caches and error masking."""
+"""The public schema: the areas composed, with limits, caches and error masking.
+
+Each area of the schema (``identity``, ``loyalty``, ...) is a module with a ``Query`` and a
+``Mutation`` class; to plug in another area, add its module to ``AREAS``.
+"""
 
 from __future__ import annotations
 
@@ -9,50 +13,45 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from graphql_schema import identity, loyalty
-from graphql_schema.errors import ApiError, PublicErrors
+from graphql_schema import identity, limits, loyalty
+from graphql_schema.errors import PublicErrors, is_unexpected
 from services.common.settings import Settings
 
-Query = merge_types("Query", (identity.Query, loyalty.Query))
-Mutation = merge_types("Mutation", (identity.Mutation, loyalty.Mutation))
+AREAS = (identity, loyalty)
+
+Query = merge_types("Query", tuple(area.Query for area in AREAS))
+Mutation = merge_types("Mutation", tuple(area.Mutation for area in AREAS))
+
+CACHE_SIZE = 512  # distinct documents whose parse and validation are remembered
 
 
 class GatewaySchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: Any | None = None
+    ) -> None:
         """Log only the unexpected: coded errors and bad queries are the client's business."""
-        unexpected = [
-            e
-            for e in errors
-            if e.path is not None
-            and e.original_error is not None
-            and not isinstance(e.original_error, ApiError)
-        ]
+        unexpected = [e for e in errors if is_unexpected(e)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories, so that every request gets fresh extensions. The limits' validation rules are
-    # built once: the validation cache is keyed by the rules, so new classes would never hit it.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    """Extensions run once per operation (none per field). They are given as factories, so every
+    request gets fresh instances; the caches behind them are shared and bounded."""
+    rules = limits.validation_rules(settings)  # once: the validation cache is keyed by the rules
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=256),
-        lambda: AddValidationRules(limits),
-        lambda: ValidationCache(maxsize=256),
+        limits.token_limit(settings),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
         lambda: PublicErrors(mask=not settings.is_development),
     ]
     if not settings.introspection_enabled:
@@ -60,8 +59,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,  # type: ignore[arg-type]
-        config=strawberry.schema.config.StrawberryConfig(
-            disable_field_suggestions=not settings.is_development
-        ),
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not settings.is_development),
     )

@@ -1,5 +1,9 @@
 """What both service clients share: the service credential, the actor, the request id, and
-turning a service's problem reply into a typed exception."""
+turning a service's problem reply into a typed exception.
+
+Every internal call carries ``Authorization`` (a service token for the service's audience), the
+actor headers (``x-actor-kind``, ``x-actor-id``, ``x-actor-venues``) and the public request's
+``X-Request-ID``, so the services' logs correlate with the gateway's."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from typing import Any
 
 import httpx
 from asgi_correlation_id import correlation_id
+from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel
 
 from services.common.actor import Actor
 from services.common.http import ServiceTokens
+
+SERVICE_UNAUTHENTICATED = "SERVICE_UNAUTHENTICATED"
 
 
 class ServiceProblem(Exception):
@@ -39,6 +46,10 @@ class ServiceClient:
         timeout: float = 10.0,
     ) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        if transport is None:
+            # Over the network, httpx's API on aiohttp's connection handling: the same client
+            # code at a fraction of the CPU per call (the gateway makes one or two per request).
+            transport = AiohttpTransport(limits=limits)
         self.http = httpx.AsyncClient(
             base_url=base_url, transport=transport, timeout=timeout, limits=limits
         )
@@ -49,6 +60,14 @@ class ServiceClient:
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self.request(method, path, **kwargs))[1]
+
+    async def healthy(self) -> bool:
+        """Whether the service answers its ``/healthz``."""
+        try:
+            response = await self.http.get("/healthz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     async def request(
         self,
@@ -79,8 +98,13 @@ class ServiceClient:
             raise ServiceUnavailable(f"{self.audience} unreachable: {exc!r}") from exc
         if response.status_code >= 500:
             raise ServiceUnavailable(f"{self.audience} answered {response.status_code}")
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ServiceUnavailable(f"{self.audience} answered with no JSON") from exc
         if response.status_code >= 400:
+            if body.get("code") == SERVICE_UNAUTHENTICATED:  # our credential: a misconfiguration
+                raise ServiceUnavailable(f"{self.audience} refused the service credential")
             raise ServiceProblem(
                 response.status_code,
                 str(body.get("code", "ERROR")),

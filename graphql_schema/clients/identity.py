@@ -22,6 +22,7 @@ class IdentityClient(ServiceClient):
     async def register(
         self, actor: Actor, body: contract.RegisterMember
     ) -> tuple[contract.Member, bool]:
+        """The member, and whether it was created now (not an idempotent retry)."""
         status, raw = await self.request("POST", "/internal/members", actor=actor, json=body)
         return contract.Member.model_validate(raw), status == 201
 
@@ -49,6 +50,7 @@ class IdentityClient(ServiceClient):
         )
 
     async def export(self, actor: Actor, member_id: UUID) -> dict[str, Any]:
+        """Everything identity holds on the member, as JSON (``contract.MemberExport``)."""
         body: dict[str, Any] = await self.call(
             "GET", f"/internal/members/{member_id}/export", actor=actor
         )
@@ -83,15 +85,19 @@ class IdentityClient(ServiceClient):
             await self.call("POST", "/internal/refresh", json=body)
         )
 
-    async def create_venue(self, actor: Actor, body: contract.CreateVenue) -> contract.Venue:
-        return contract.Venue.model_validate(
-            await self.call("POST", "/internal/venues", actor=actor, json=body)
-        )
+    async def create_venue(
+        self, actor: Actor, body: contract.CreateVenue
+    ) -> tuple[contract.Venue, bool]:
+        """The venue, and whether it was created now (not an idempotent retry)."""
+        status, raw = await self.request("POST", "/internal/venues", actor=actor, json=body)
+        return contract.Venue.model_validate(raw), status == 201
 
-    async def create_partner(self, actor: Actor, body: contract.CreatePartner) -> contract.Partner:
-        return contract.Partner.model_validate(
-            await self.call("POST", "/internal/partners", actor=actor, json=body)
-        )
+    async def create_partner(
+        self, actor: Actor, body: contract.CreatePartner
+    ) -> tuple[contract.Partner, bool]:
+        """The partner, and whether it was created now (not an idempotent retry)."""
+        status, raw = await self.request("POST", "/internal/partners", actor=actor, json=body)
+        return contract.Partner.model_validate(raw), status == 201
 
     async def create_staff(
         self, actor: Actor, body: contract.CreateStaffAccount

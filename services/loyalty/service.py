@@ -1162,43 +1162,41 @@ async def account(
     if not 0 <= first <= MAX_HISTORY_PAGE:
         raise InvalidInput(f"first must be between 0 and {MAX_HISTORY_PAGE}")
     before_seq = decode_cursor(after)
-    async with UnitOfWork(engine) as uow:
-        conn = uow.conn
-        member = await repository.survivor(conn, member_id)
-        balances = await repository.balances(conn, member)
-        lots = await repository.open_lots(conn, member)
-        rule_set = await book.in_force(conn, now)
-        progress = None
-        if rule_set is not None and rule_set.tiers:
-            progress = tiers.tier_progress(
-                rule_set, await _status_entries(conn, member, rule_set, now), now
+    async with engine.connect() as raw:
+        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        rule_set = await book.in_force(conn, now, cached=True)
+        while True:
+            horizon = timedelta(
+                days=(rule_set.tier_window_days + rule_set.tier_grace_days) if rule_set else 0
             )
-        rows = await repository.history(conn, member, first=first + 1, before_seq=before_seq)
+            snapshot = await repository.account_snapshot(
+                conn,
+                member_id,
+                since=now - horizon,
+                until=now,
+                limit=first + 1,
+                before_seq=before_seq,
+            )
+            if snapshot.latest_rule_set == book.latest:
+                break
+            rule_set = await book.in_force(conn, now, latest=snapshot.latest_rule_set)
+    progress = None
+    if rule_set is not None and rule_set.tiers:
+        entries = [tiers.StatusEntry(at, points) for at, points in snapshot.status]
+        progress = tiers.tier_progress(rule_set, entries, now)
+    rows = snapshot.history
     page = rows[:first]
-    pending_by_time: dict[datetime, int] = {}
-    for lot in lots:
-        if not lot.released:
-            pending_by_time[lot.available_at] = (
-                pending_by_time.get(lot.available_at, 0) + lot.remaining
-            )
-    expiring = sorted(
-        (lot.expires_at, lot.remaining) for lot in lots if lot.expires_at and lot.released
-    )
-    next_expiry = None
-    if expiring:
-        first_date = expiring[0][0]
-        next_expiry = contract.PendingRelease(
-            points=sum(p for when, p in expiring if when == first_date), available_at=first_date
-        )
+    expiry = snapshot.next_expiry
     return contract.Account(
-        member_id=member,
-        balance=balances.available if balances else 0,
-        pending=balances.pending if balances else 0,
+        member_id=snapshot.member,
+        balance=snapshot.available,
+        pending=snapshot.pending,
         pending_releases=[
-            contract.PendingRelease(points=p, available_at=t)
-            for t, p in sorted(pending_by_time.items())
+            contract.PendingRelease(points=p, available_at=t) for t, p in snapshot.pending_releases
         ],
-        next_expiry=next_expiry,
+        next_expiry=contract.PendingRelease(points=expiry[1], available_at=expiry[0])
+        if expiry
+        else None,
         tier=_progress_view(progress, locale),
         history=contract.HistoryPage(
             entries=[entry_view(r, locale) for r in page],
