@@ -81,8 +81,8 @@ def single_process_app(settings: Settings, url: str, service_secret: str) -> Sta
     """Identity, loyalty and the gateway in one process: the gateway reaches the services with the
     same typed clients, over httpx's ASGI transport instead of sockets."""
     import httpx
-    from graphql_schema.app import create_app as create_gateway
 
+    from graphql_schema.app import create_app as create_gateway
     from services.identity.api import create_app as create_identity
     from services.loyalty.api import create_app as create_loyalty
 
