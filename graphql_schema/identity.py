@@ -364,6 +364,9 @@ class PartnerCreated:
 @strawberry.type
 class StaffAccountCreated:
     account: StaffAccount
+    created: bool = strawberry.field(
+        description="False when the identical request had already created the account."
+    )
 
 
 @strawberry.type(description="An account already uses this email. Code EMAIL_TAKEN.")
@@ -716,14 +719,14 @@ class Mutation:
             else None,
         )
         try:
-            account = await info.context.identity.create_staff(principal.actor, body)
+            account, created = await info.context.identity.create_staff(principal.actor, body)
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.EMAIL_TAKEN:
                 return EmailTaken(message=problem.message, code=problem.code)
             if problem.code == ic.ProblemCode.VENUE_NOT_FOUND:
                 return NotFound(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
-        return StaffAccountCreated(account=StaffAccount.of(account))
+        return StaffAccountCreated(account=StaffAccount.of(account), created=created)
 
     @strawberry.mutation(
         description="Admins: issue an API key for a partner; the secret is shown once."

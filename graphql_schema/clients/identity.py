@@ -101,10 +101,10 @@ class IdentityClient(ServiceClient):
 
     async def create_staff(
         self, actor: Actor, body: contract.CreateStaffAccount
-    ) -> contract.StaffAccount:
-        return contract.StaffAccount.model_validate(
-            await self.call("POST", "/internal/staff", actor=actor, json=body)
-        )
+    ) -> tuple[contract.StaffAccount, bool]:
+        """The account, and whether it was created now (not a repeat of the same request)."""
+        status, raw = await self.request("POST", "/internal/staff", actor=actor, json=body)
+        return contract.StaffAccount.model_validate(raw), status == 201
 
     async def issue_api_key(
         self, actor: Actor, partner_id: UUID, body: contract.IssueApiKey

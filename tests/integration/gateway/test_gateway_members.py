@@ -190,6 +190,26 @@ async def test_a_member_only_ever_reads_themselves(gateway: Any) -> None:
     assert {i["value"] for i in as_alice["identifiers"]} == {alice}
     anonymous = await gateway.gql("{ me { id } }")
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # there is no way to name another member: `me` takes no id, the token's subject is used
+    for attempt in (
+        f'{{ me(id: "{bob_id}") {{ id }} }}',
+        f'{{ me {{ id }} other: me(memberId: "{bob_id}") {{ id }} }}',
+    ):
+        refused = await gateway.gql(attempt, token=await gateway.token(alice))
+        assert refused["data"] is None
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    many = await gateway.data(
+        "{ a: me { id } b: me { identifiers { value } } }", token=await gateway.token(alice)
+    )
+    assert many["a"]["id"] == alice_id
+    assert bob not in {i["value"] for i in many["b"]["identifiers"]}
+    # a member's token cannot reach another member's data through the other operations either
+    linked = await gateway.data(
+        LINK,
+        {"input": {"kind": "EMAIL", "value": bob}},
+        token=await gateway.token(alice),
+    )
+    assert linked["linkIdentifier"]["__typename"] == "IdentifierConflict"
 
 
 async def test_a_reused_refresh_token_is_refused_and_revokes_its_family(gateway: Any) -> None:
@@ -209,33 +229,86 @@ async def test_a_reused_refresh_token_is_refused_and_revokes_its_family(gateway:
     assert family_gone["__typename"] == "RefreshRejected"
 
 
-async def test_malformed_input_gets_a_coded_error_and_writes_nothing(gateway: Any) -> None:
-    before = await gateway.count("identity.members")
+IDENTITY_TABLES = (
+    "members",
+    "identifiers",
+    "consents",
+    "preferences",
+    "idempotency",
+    "outbox",
+    "audit_log",
+)
+
+
+async def _rows(gateway: Any) -> dict[str, int]:
+    return {t: await gateway.count(f"identity.{t}") for t in IDENTITY_TABLES}
+
+
+async def test_malformed_registrations_get_invalid_input_and_write_nothing(gateway: Any) -> None:
+    before = await _rows(gateway)
     register = "mutation($i: RegisterMemberInput!) { registerMember(input: $i) { __typename } }"
+
+    def fresh() -> str:
+        return f"ok.{uuid.uuid4().hex[:6]}@example.org"
+
     cases = [
-        {"email": "not-an-email", "password": gateway.PASSWORD},
+        {"email": "not-an-email", "password": gateway.PASSWORD},  # refused by identity
         {"email": "x" * 300 + "@example.org", "password": gateway.PASSWORD},
-        {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org", "password": "short"},
-        {
-            "email": f"ok.{uuid.uuid4().hex[:6]}@example.org",
-            "password": gateway.PASSWORD,
-            "displayName": "n" * 500,
-        },
-        {
-            "email": f"ok.{uuid.uuid4().hex[:6]}@example.org",
-            "password": gateway.PASSWORD,
-            "locale": "KLINGON",
-        },
+        {"email": fresh(), "password": "short"},
+        {"email": fresh(), "password": "p" * 129},
+        {"email": fresh(), "password": gateway.PASSWORD, "displayName": "n" * 500},
+        {"email": fresh(), "password": gateway.PASSWORD, "phone": "not a phone"},
+        {"email": fresh(), "password": gateway.PASSWORD, "birthDate": "2999-01-01"},
+        {"email": fresh(), "password": gateway.PASSWORD, "locale": "KLINGON"},
         {"email": 42, "password": gateway.PASSWORD},
-        {"email": f"ok.{uuid.uuid4().hex[:6]}@example.org"},
+        {"email": fresh(), "password": ["a", "list"]},
+        {"email": fresh()},
     ]
     for variables in cases:
         body = await gateway.gql(register, {"i": variables})
-        assert body.get("data") in (None, {"registerMember": None}) or "errors" in body, body
-        code = body["errors"][0]["extensions"]["code"]
-        assert code in ("INVALID_INPUT", "INVALID_EMAIL"), body
-        assert body["errors"][0]["message"]
-    assert await gateway.count("identity.members") == before
+        assert body["data"] is None, (variables, body)
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "INVALID_INPUT", (variables, body)
+        assert error["message"]
+    assert await _rows(gateway) == before
+
+
+async def test_malformed_changes_to_a_member_get_invalid_input_and_change_nothing(
+    gateway: Any,
+) -> None:
+    _, email = await gateway.register()
+    token = await gateway.token(email)
+    me_before = (await gateway.data(ME, token=token))["me"]
+    before = await _rows(gateway)
+    cases = [
+        (LINK, {"kind": "PHONE", "value": "not a phone"}),
+        (LINK, {"kind": "EMAIL", "value": "still-not-an-email"}),
+        (LINK, {"kind": "MEMBERSHIP_CARD", "value": "c" * 101}),
+        (LINK, {"kind": "MEMBERSHIP_CARD", "value": "   "}),
+        (LINK, {"kind": "FAX", "value": "0102030405"}),
+        (PREFERENCES, {"invitationCapPer30Days": 99}),
+        (PREFERENCES, {"invitationCapPer30Days": "four"}),
+        (PREFERENCES, {"interests": ["i" * 41]}),
+        (PREFERENCES, {"interests": [f"topic {i}" for i in range(31)]}),
+        (PREFERENCES, {"consents": [{"channel": "CARRIER_PIGEON", "granted": True}]}),
+        (PREFERENCES, {"quietHours": {"start": "22:00:00", "end": "22:00:00"}}),
+        (
+            PREFERENCES,
+            {"quietHours": {"start": "22:00:00", "end": "07:00:00", "timezone": "Mars/Olympus"}},
+        ),
+        (PREFERENCES, {"quietHours": {"start": "25:00:00", "end": "07:00:00"}}),
+        (
+            PREFERENCES,
+            {"quietHours": {"start": "22:00:00", "end": "07:00:00"}, "clearQuietHours": True},
+        ),
+    ]
+    for mutation, variables in cases:
+        body = await gateway.gql(mutation, {"input": variables}, token=token)
+        assert body["data"] is None, (variables, body)
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "INVALID_INPUT", (variables, body)
+    assert await _rows(gateway) == before
+    assert (await gateway.data(ME, token=token))["me"] == me_before
 
 
 async def test_admin_operations_are_refused_to_members_and_strangers(gateway: Any) -> None:

@@ -53,9 +53,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def verifier(identity: IdentityClient, services: Any, clock: Clock) -> TokenVerifier:
-    return TokenVerifier(
-        identity, issuer=services.ISSUER, audience=services.AUDIENCE, clock=clock
-    )
+    return TokenVerifier(identity, issuer=services.ISSUER, audience=services.AUDIENCE, clock=clock)
 
 
 async def refused(verifier: TokenVerifier, token: str) -> ApiError:
