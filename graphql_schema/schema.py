@@ -1,7 +1,8 @@
 """The public schema: the areas composed, with limits, caches and error masking.
 
-Each area of the schema (``identity``, ``loyalty``, ...) is a module with a ``Query`` and a
-``Mutation`` class; to plug in another area, add its module to ``AREAS``.
+Each area of the schema (``identity``, ``loyalty``, ...) is a module with a ``Query`` and/or a
+``Mutation`` class; to plug in another area, add its module to ``AREAS``. Two areas defining the
+same field name is an error at import time.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from services.common.settings import Settings
 
 AREAS = (identity, loyalty)
 
-Query = merge_types("Query", tuple(area.Query for area in AREAS))
-Mutation = merge_types("Mutation", tuple(area.Mutation for area in AREAS))
+Query = merge_types("Query", tuple(a.Query for a in AREAS if hasattr(a, "Query")))
+Mutation = merge_types("Mutation", tuple(a.Mutation for a in AREAS if hasattr(a, "Mutation")))
 
 CACHE_SIZE = 512  # distinct documents whose parse and validation are remembered
 
