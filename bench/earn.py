@@ -227,6 +227,11 @@ async def measure(
     runs["b"] = await run_service(
         parts, workload("svc", total, members, 4), venue, "(b) loyalty internal API"
     )
+    async with harness.http_client(parts.loyalty, 1) as client:
+        metrics = await client.session.get(parts.loyalty + "/metrics")
+        text = await metrics.text()
+        attempts = [line for line in text.splitlines() if line.startswith("loyalty_earn_attempts")]
+        print("loyalty service, earn writes by outcome:", "; ".join(attempts))
     if include_gateway:
         await run_gateway(parts, workload("warm-gw", 300, members, 5), venue, staff, "warm-up")
         runs["a"] = await run_gateway(

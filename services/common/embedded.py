@@ -19,5 +19,5 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> tupl
 
         data_dir = data_dir.resolve()
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+        server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
     return server, server.get_uri()

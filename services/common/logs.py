@@ -52,3 +52,4 @@ def configure_logging(level: str = "INFO", *, part: str = "loyalty") -> None:
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # its start-up chatter
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per internal call otherwise

@@ -195,7 +195,7 @@ async def balances(conn: AsyncConnection, member_id: UUID) -> Balances | None:
     return _balances(rows).get(member_id)
 
 
-def _balances(rows: Sequence[sa.Row[Any]]) -> dict[UUID, Balances]:
+def _balances(rows: Sequence[Any]) -> dict[UUID, Balances]:
     found: dict[UUID, dict[str, tuple[int, int]]] = {}
     for r in rows:
         found.setdefault(r.member_id, {})[r.kind] = (r.id, r.balance)

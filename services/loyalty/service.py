@@ -20,6 +20,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.actor import Actor, ActorKind
@@ -349,7 +350,13 @@ def _source(actor: Actor, venue_id: UUID | None) -> str:
 # ---- earning ---------------------------------------------------------------------------------
 
 
-OPTIMISTIC_ATTEMPTS = 3
+OPTIMISTIC_ATTEMPTS = 2
+EARN_ATTEMPTS = Counter(
+    "loyalty_earn_attempts_total",
+    "Earn writes tried, by outcome: written, changed (the member changed meanwhile: read again), "
+    "locked (a busy member served under their row lock)",
+    ["outcome"],
+)
 
 
 async def earn_points(
@@ -378,7 +385,10 @@ async def earn_points(
                 conn, book, actor, body, source, request_hash, locale, now, locked=False
             )
             if outcome is not None:
+                EARN_ATTEMPTS.labels("written").inc()
                 return outcome
+            EARN_ATTEMPTS.labels("changed").inc()
+    EARN_ATTEMPTS.labels("locked").inc()
     async with UnitOfWork(engine) as uow:
         outcome = await _attempt_earn(
             uow.conn, book, actor, body, source, request_hash, locale, now, locked=True
@@ -1335,7 +1345,7 @@ async def rulebook(
                 key=r.key,
                 title=r.title_fr if fr else r.title_en,
                 trigger=contract.Trigger(r.trigger.value),
-                description=rules.describe(r, lang, current),
+                description=rules.describe(r, lang, current),  # type: ignore[arg-type]
                 exclusive_group=r.exclusive_group,
                 pending_days=r.pending_days,
                 counts_for_status=r.counts_for_status,

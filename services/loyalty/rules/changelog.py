@@ -63,9 +63,9 @@ def _broader(
     def wider_set(
         a: frozenset[str] | frozenset[int] | None, b: frozenset[str] | frozenset[int] | None
     ) -> bool:
-        return b is None or (a is not None and a <= b)  # type: ignore[operator]
+        return b is None or (a is not None and set(a) <= set(b))
 
-    return (
+    return bool(
         (
             new.min_amount is None
             or (old.min_amount is not None and new.min_amount <= old.min_amount)
