@@ -90,7 +90,12 @@ async def export_member(request: Request) -> Response:
 async def record_earn(request: Request) -> Response:
     body = await parse_body(request, contract.RecordEarn)
     outcome = await service.earn_points(
-        _engine(request), _book(request), _actor(request), body, locale=_locale(request)
+        _engine(request),
+        _book(request),
+        _actor(request),
+        body,
+        locale=_locale(request),
+        turns=request.app.state.turns,
     )
     return reply(outcome, 201 if outcome.created else 200)
 
@@ -189,6 +194,7 @@ def create_app(
         )
         app.state.engine = engine
         app.state.rule_book = service.RuleBook()
+        app.state.turns = service.Turns()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
             if run_jobs:

@@ -3,6 +3,7 @@ a test programme (rule set and rewards) published once, and helpers to read the 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -212,6 +213,31 @@ async def loyalty_app(database_url: str) -> AsyncIterator[Starlette]:
     )
     async with app.router.lifespan_context(app):
         yield app
+
+
+REPLICAS = 4
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def replicas(
+    database_url: str, engine: AsyncEngine, programme: Programme
+) -> AsyncIterator[list[Loyalty]]:
+    """Several replicas of the loyalty service on one database, as behind a load balancer: each
+    has its own engine and its own in-process state, so races between them meet in PostgreSQL."""
+    async with contextlib.AsyncExitStack() as stack:
+        found = []
+        for _ in range(REPLICAS):
+            app = create_app(
+                Settings(environment="test"),
+                database_url=database_url,
+                service_secret=SERVICE_SECRET,
+            )
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty")
+            )
+            found.append(Loyalty(client, engine, programme))
+        yield found
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -1,4 +1,5 @@
-"""Races: real concurrent requests into the loyalty service, each on its own connection."""
+"""Races: real concurrent requests into the loyalty service, each on its own connection, spread
+over several replicas so that they meet in PostgreSQL (a replica queues a member's earns)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from services.loyalty import contract, service
 
 
 async def test_fifty_concurrent_redemptions_beyond_the_balance_accept_exactly_those_that_fit(
-    loyalty: Any,
+    loyalty: Any, replicas: list[Any]
 ) -> None:
     member = await loyalty.funded_member(1000)  # the coffee costs 50: twenty fit
     responses = await asyncio.gather(
-        *(loyalty.redeem(member, loyalty.programme.coffee_id) for _ in range(50))
+        *(
+            replicas[n % len(replicas)].redeem(member, loyalty.programme.coffee_id)
+            for n in range(50)
+        )
     )
     statuses = Counter(r.status_code for r in responses)
     codes = Counter(r.json().get("code") for r in responses if r.status_code != 201)
@@ -32,11 +36,16 @@ async def test_fifty_concurrent_redemptions_beyond_the_balance_accept_exactly_th
     )
 
 
-async def test_the_same_earn_sent_twenty_times_at_once_makes_one_entry(loyalty: Any) -> None:
+async def test_the_same_earn_sent_twenty_times_at_once_makes_one_entry(
+    loyalty: Any, replicas: list[Any]
+) -> None:
     member = uuid.uuid4()
     event = loyalty.ticket("37")
     responses = await asyncio.gather(
-        *(loyalty.earn(member, event, external_id="race-" + member.hex) for _ in range(20))
+        *(
+            replicas[n % len(replicas)].earn(member, event, external_id="race-" + member.hex)
+            for n in range(20)
+        )
     )
     assert Counter(r.status_code for r in responses) == {201: 1, 200: 19}
     assert len({r.json()["entry"]["id"] for r in responses}) == 1
@@ -49,20 +58,24 @@ async def test_the_same_earn_sent_twenty_times_at_once_makes_one_entry(loyalty: 
     assert (await loyalty.account(member))["balance"] == 37
 
 
-async def test_concurrent_earns_for_one_member_lose_nothing(loyalty: Any) -> None:
+async def test_concurrent_earns_for_one_member_lose_nothing(
+    loyalty: Any, replicas: list[Any]
+) -> None:
     member = uuid.uuid4()
     amounts = list(range(1, 31))
     responses = await asyncio.gather(
-        *(loyalty.earn(member, loyalty.ticket(str(a))) for a in amounts)
+        *(replicas[a % len(replicas)].earn(member, loyalty.ticket(str(a))) for a in amounts)
     )
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
     assert (await loyalty.account(member))["balance"] == sum(amounts)
 
 
-async def test_concurrent_caps_are_never_exceeded(loyalty: Any) -> None:
+async def test_concurrent_caps_are_never_exceeded(loyalty: Any, replicas: list[Any]) -> None:
     member = uuid.uuid4()
     workshop = {**loyalty.ticket("30"), "category": "workshop"}
-    responses = await asyncio.gather(*(loyalty.earn(member, workshop) for _ in range(10)))
+    responses = await asyncio.gather(
+        *(replicas[n % len(replicas)].earn(member, workshop) for n in range(10))
+    )
     assert sorted(r.json()["entry"]["points"] for r in responses) == [0] * 8 + [40, 40]
 
 
@@ -87,14 +100,18 @@ async def test_limited_stock_is_never_oversold_under_concurrency(loyalty: Any) -
     assert await loyalty.scalar("SELECT stock FROM loyalty.rewards WHERE id = :r", r=reward.id) == 0
 
 
-async def test_concurrent_reversals_of_one_earn_happen_once(loyalty: Any) -> None:
+async def test_concurrent_reversals_of_one_earn_happen_once(
+    loyalty: Any, replicas: list[Any]
+) -> None:
     member = uuid.uuid4()
     key = "rev-race-" + member.hex
     await loyalty.earn(member, loyalty.ticket("80"), external_id=key)
     body = {"external_id": key, "venue_id": str(loyalty.VENUE)}
     responses = await asyncio.gather(
         *(
-            loyalty.call("POST", "/internal/reversals", json={**body, "reason": f"refund {n}"})
+            replicas[n % len(replicas)].call(
+                "POST", "/internal/reversals", json={**body, "reason": f"refund {n}"}
+            )
             for n in range(10)
         )
     )
