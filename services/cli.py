@@ -63,8 +63,15 @@ def _require_secret(settings: Settings) -> str:
 
 
 def _run(app: Any, host: str, port: int) -> None:
+    import gc
+
     import uvicorn
 
+    # Long-lived objects built at start-up (schema, rules, clients) leave the collector's view,
+    # and young collections run less often: fewer pauses in the middle of requests.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
     uvicorn.run(
         app,
         host=host,
