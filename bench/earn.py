@@ -230,7 +230,9 @@ async def measure(
     async with harness.http_client(parts.loyalty, 1) as client:
         metrics = await client.session.get(parts.loyalty + "/metrics")
         text = await metrics.text()
-        attempts = [line for line in text.splitlines() if line.startswith("loyalty_earn_attempts_total")]
+        attempts = [
+            line for line in text.splitlines() if line.startswith("loyalty_earn_attempts_total")
+        ]
         print("loyalty service, earn writes by outcome:", "; ".join(attempts))
     if include_gateway:
         await run_gateway(parts, workload("warm-gw", 300, members, 5), venue, staff, "warm-up")
