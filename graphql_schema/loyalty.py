@@ -497,11 +497,39 @@ async def _rulebook(info: Info, locale: Locale | None) -> Rulebook:
     return Rulebook.of(book)
 
 
+@strawberry.type(description="The programme's points, as its ledger has them now.")
+class ProgrammeStats:
+    outstanding_points: int = strawberry.field(
+        description="Points members hold, spendable or pending: the programme's liability."
+    )
+    issued_points: int
+    redeemed_points: int
+    expired_points: int
+    reversed_points: int
+    as_of: dt.datetime
+
+
 # ---- resolvers -------------------------------------------------------------------------------
 
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="Admins: the programme's figures, read from the ledger.")
+    async def programme_stats(self, info: Info) -> ProgrammeStats:
+        principal = await info.context.require(ActorKind.ADMIN)
+        try:
+            figures = await info.context.loyalty.liability(principal.actor)
+        except ServiceProblem as problem:
+            raise unexpected(problem) from None
+        return ProgrammeStats(
+            outstanding_points=figures.outstanding,
+            issued_points=figures.issued,
+            redeemed_points=figures.redeemed,
+            expired_points=figures.expired,
+            reversed_points=figures.reversed,
+            as_of=figures.as_of,
+        )
+
     @strawberry.field(
         description="The rules in force, in plain words, with their changelog. Public."
     )

@@ -78,6 +78,11 @@ class LoyaltyClient(ServiceClient):
             await self.call("POST", "/internal/rule-sets", actor=actor, json=body)
         )
 
+    async def liability(self, actor: Actor) -> contract.Liability:
+        return contract.Liability.model_validate(
+            await self.call("GET", "/internal/liability", actor=actor)
+        )
+
     async def export(self, actor: Actor, member_id: UUID) -> dict[str, Any]:
         body: dict[str, Any] = await self.call(
             "GET", f"/internal/members/{member_id}/export", actor=actor

@@ -300,3 +300,27 @@ async def test_a_merge_moves_points_to_the_survivor(gateway: Any) -> None:
     ]
     assert account["balance"] == 60
     assert [n["kind"] for n in account["history"]["nodes"]].count("MERGE") == 1
+
+
+async def test_admins_read_the_programme_liability_from_the_ledger(gateway: Any) -> None:
+    admin = await gateway.admin_token()
+    query = "{ programmeStats { outstandingPoints issuedPoints redeemedPoints expiredPoints reversedPoints } }"
+    stats = (await gateway.data(query, token=admin))["programmeStats"]
+    held = await gateway.count("loyalty.accounts WHERE member_id IS NOT NULL AND balance > 0")
+    assert held > 0
+    assert stats["outstandingPoints"] == (
+        stats["issuedPoints"]
+        - stats["reversedPoints"]
+        - stats["redeemedPoints"]
+        - stats["expiredPoints"]
+    )
+    async with gateway.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        total = await conn.scalar(
+            sa.text("SELECT sum(balance) FROM loyalty.accounts WHERE member_id IS NOT NULL")
+        )
+    assert stats["outstandingPoints"] == total
+    member = await gateway.token((await gateway.register())[1])
+    refused = await gateway.gql(query, token=member)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
