@@ -29,6 +29,7 @@ from services.common.http import (
 )
 from services.common.problems import InvalidInput
 from services.common.settings import Settings
+from services.common.tasks import stop_task
 from services.identity import contract, relay, service
 
 AUDIENCE = "identity"
@@ -207,7 +208,7 @@ def create_app(
                     ),
                     name="identity-outbox-relay",
                 )
-                stack.push_async_callback(_stop, task)
+                stack.push_async_callback(stop_task, task)
             yield
 
     internal = "/internal"
@@ -244,9 +245,3 @@ def create_app(
         lifespan=lifespan,
     )
     return app
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -26,6 +26,7 @@ from services.common.http import (
 )
 from services.common.problems import Forbidden, InvalidInput
 from services.common.settings import Settings
+from services.common.tasks import stop_task
 from services.loyalty import contract, service
 from services.loyalty.contract import Locale
 
@@ -202,7 +203,7 @@ def create_app(
                     _point_jobs(engine, settings.points_job_interval_seconds),
                     name="loyalty-points-jobs",
                 )
-                stack.push_async_callback(_stop, task)
+                stack.push_async_callback(stop_task, task)
             yield
 
     internal = "/internal"
@@ -228,9 +229,3 @@ def create_app(
         lifespan=lifespan,
     )
     return app
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -1037,14 +1037,26 @@ async def redeem_reward(
         reward_after = await repository.reward(conn, reward.id)
         await uow.commit()
     assert balances is not None and reward_after is not None
+    return _redemption_view(redemption, reward_after, row, balances, locale, created=True)
+
+
+def _redemption_view(
+    redemption: repository.RedemptionRow,
+    reward: repository.RewardRow,
+    entry: repository.EntryRow,
+    balances: repository.Balances,
+    locale: Locale,
+    *,
+    created: bool,
+) -> contract.Redemption:
     return contract.Redemption(
         id=redemption.id,
-        reward=_reward_view(reward_after, locale),
+        reward=_reward_view(reward, locale),
         voucher_code=redemption.voucher_code,
         cost=redemption.cost,
         created_at=redemption.created_at,
-        entry=entry_view(row, locale),
-        created=True,
+        entry=entry_view(entry, locale),
+        created=created,
         balance=balances.available,
     )
 
@@ -1057,16 +1069,7 @@ async def _replayed_redemption(
     reward = await repository.reward(conn, redemption.reward_id)
     balances = await repository.balances(conn, member)
     assert reward is not None and balances is not None
-    return contract.Redemption(
-        id=redemption.id,
-        reward=_reward_view(reward, locale),
-        voucher_code=redemption.voucher_code,
-        cost=redemption.cost,
-        created_at=redemption.created_at,
-        entry=entry_view(existing, locale),
-        created=False,
-        balance=balances.available,
-    )
+    return _redemption_view(redemption, reward, existing, balances, locale, created=False)
 
 
 # ---- merges (identity events) ----------------------------------------------------------------
