@@ -386,67 +386,6 @@ async def history(
     return [_entry(r) for r in await conn.execute(stmt)]
 
 
-_PRIOR_COUNTS = sa.text(
-    """
-    SELECT e.event ->> 'trigger' AS trigger, e.event ->> 'category' AS category, count(*) AS n
-      FROM loyalty.journal_entries e
-     WHERE e.member_id IN
-           (SELECT CAST(:member AS uuid) UNION ALL SELECT m.member_id FROM loyalty.members m WHERE m.merged_into = :member) AND e.kind = 'earn' AND e.occurred_at <= :before
-     GROUP BY 1, 2
-    """
-)
-
-
-async def prior_counts(conn: AsyncConnection, member: UUID, before: datetime) -> dict[str, int]:
-    """How many earlier events of each trigger (and trigger:category) the member has."""
-    counts: dict[str, int] = {}
-    for t, c, n in await conn.execute(_PRIOR_COUNTS, {"member": member, "before": before}):
-        counts[t] = counts.get(t, 0) + n
-        if c is not None:
-            counts[f"{t}:{c}"] = counts.get(f"{t}:{c}", 0) + n
-    return counts
-
-
-_AWARDED_BY_RULE = sa.text(
-    """
-    SELECT l.rule_key, coalesce(sum(l.points) FILTER (WHERE l.local_day = :day), 0) AS today,
-           sum(l.points) AS month
-      FROM loyalty.award_lines l
-     WHERE l.member_id IN
-           (SELECT CAST(:member AS uuid) UNION ALL SELECT m.member_id FROM loyalty.members m WHERE m.merged_into = :member) AND l.rule_key = ANY(:keys)
-       AND l.local_day >= :month_start AND l.local_day < :month_end
-     GROUP BY l.rule_key
-    """
-)
-
-
-async def awarded_by_rule(
-    conn: AsyncConnection,
-    member: UUID,
-    keys: Sequence[str],
-    day: date,
-    month_start: date,
-    month_end: date,
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Points each rule awarded the member on ``day`` and in the month (net of reversals)."""
-    rows = await conn.execute(
-        _AWARDED_BY_RULE,
-        {
-            "member": member,
-            "keys": list(keys),
-            "day": day,
-            "month_start": month_start,
-            "month_end": month_end,
-        },
-    )
-    today: dict[str, int] = {}
-    month: dict[str, int] = {}
-    for key, on_day, in_month in rows:
-        today[key] = int(on_day)
-        month[key] = int(in_month)
-    return today, month
-
-
 _STATUS_BY_DAY = sa.text(
     """
     SELECT max(l.occurred_at) AS at, sum(l.points) AS points

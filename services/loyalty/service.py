@@ -181,38 +181,6 @@ async def _status_entries(
     ]
 
 
-async def _member_context(
-    conn: AsyncConnection, member: UUID | None, rule_set: rules.RuleSet, event: rules.Event
-) -> rules.MemberContext:
-    """What the engine needs to know about the member, as of the event: only what the rules
-    for this trigger ask (the hot path reads nothing more)."""
-    relevant = [r for r in rule_set.rules if r.trigger is event.trigger]
-    if member is None or not relevant:
-        return rules.MemberContext()
-    tier: str | None = None
-    if rule_set.tiers and any(r.conditions.min_tier for r in relevant):
-        held = tiers.current_tier(
-            rule_set,
-            await _status_entries(conn, member, rule_set, event.occurred_at),
-            event.occurred_at,
-        )
-        tier = held.key if held else None
-    counts: dict[str, int] = {}
-    if any(r.conditions.first_of_kind for r in relevant):
-        counts = await repository.prior_counts(conn, member, event.occurred_at)
-    today: dict[str, int] = {}
-    month: dict[str, int] = {}
-    capped = [r.key for r in relevant if r.caps.per_day or r.caps.per_month]
-    if capped:
-        day = _local(rule_set, event.occurred_at).date()
-        today, month = await repository.awarded_by_rule(
-            conn, member, capped, day, *_month_bounds(day)
-        )
-    return rules.MemberContext(
-        tier=tier, prior_counts=counts, awarded_today=today, awarded_this_month=month
-    )
-
-
 def _engine_event(body: contract.EarnEvent, rule_set: rules.RuleSet) -> rules.Event:
     return rules.Event(
         trigger=rules.Trigger(body.trigger.value),
@@ -234,25 +202,6 @@ def _check_time(occurred_at: datetime, now: datetime) -> None:
             f"events older than {MAX_EVENT_AGE.days} days are not accepted",
             code=ProblemCode.EVENT_TOO_OLD,
         )
-
-
-async def assess_earn(
-    conn: AsyncConnection,
-    book: RuleBook,
-    member: UUID | None,
-    body: contract.EarnEvent,
-    *,
-    latest_rule_set: int | None = None,
-) -> tuple[rules.RuleSet, rules.Event, rules.Award]:
-    """The one path from an event to an award, shared by the real earn and its preview."""
-    rule_set = await book.in_force(conn, body.occurred_at, latest=latest_rule_set)
-    if rule_set is None:
-        raise Problem(
-            ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
-        )
-    event = _engine_event(body, rule_set)
-    context = await _member_context(conn, member, rule_set, event)
-    return rule_set, event, rules.evaluate(rule_set, event, context)
 
 
 def _line_json(line: rules.AwardLine) -> dict[str, Any]:
@@ -477,23 +426,7 @@ async def _attempt_earn(
         raise Problem(
             ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
         )
-    event = _engine_event(event_body, rule_set)
-    held = None
-    if _needs(rule_set, event).status:
-        found = tiers.current_tier(
-            rule_set, [tiers.StatusEntry(at, p) for at, p in context.status], event.occurred_at
-        )
-        held = found.key if found else None
-    award = rules.evaluate(
-        rule_set,
-        event,
-        rules.MemberContext(
-            tier=held,
-            prior_counts=context.prior_counts,
-            awarded_today=context.awarded_today,
-            awarded_this_month=context.awarded_this_month,
-        ),
-    )
+    award = _award(rule_set, event_body, context)
     new_lots = ledger.plan_lots(
         [(line.points, line.pending_until) for line in award.lines],
         earned_at=event_body.occurred_at,
@@ -539,6 +472,29 @@ async def _attempt_earn(
         balance=balances.available + entry.delta(ledger.available(member)),
         pending=balances.pending + entry.delta(ledger.pending(member)),
     )
+
+
+def _award(
+    rule_set: rules.RuleSet, body: contract.EarnEvent, context: repository.EarnContext | None
+) -> rules.Award:
+    """The one path from an event and what is known of the member to an award: the real earn
+    and its preview both take it, so the preview can never disagree with the award."""
+    event = _engine_event(body, rule_set)
+    if context is None:  # a preview for no one in particular
+        return rules.evaluate(rule_set, event, rules.MemberContext())
+    held = None
+    if _needs(rule_set, event).status:
+        found = tiers.current_tier(
+            rule_set, [tiers.StatusEntry(at, p) for at, p in context.status], event.occurred_at
+        )
+        held = found.key if found else None
+    member = rules.MemberContext(
+        tier=held,
+        prior_counts=context.prior_counts,
+        awarded_today=context.awarded_today,
+        awarded_this_month=context.awarded_this_month,
+    )
+    return rules.evaluate(rule_set, event, member)
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,11 +568,18 @@ async def simulate_earn(
     engine: AsyncEngine, book: RuleBook, body: contract.SimulateEarn
 ) -> contract.Award:
     """What an event would earn, through the very code that awards it (nothing is written)."""
-    async with UnitOfWork(engine) as uow:
-        member = None
+    async with engine.connect() as raw:
+        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        rule_set = await book.in_force(conn, body.event.occurred_at)
+        if rule_set is None:
+            raise Problem(
+                ProblemCode.NO_RULES_IN_FORCE, "no rule set is in force at that time", status=409
+            )
+        context = None
         if body.member_id is not None:
-            member = await repository.survivor(uow.conn, body.member_id)
-        rule_set, _event, award = await assess_earn(uow.conn, book, member, body.event)
+            member = await repository.survivor(conn, body.member_id)
+            context = await _earn_context(conn, member, "", "", rule_set, body.event)
+    award = _award(rule_set, body.event, context)
     return _award_view(award, rule_set, body.locale, body.event.occurred_at)
 
 
