@@ -1,6 +1,6 @@
 """A stateful property test of the ledger against PostgreSQL.
 
-Hypothesis drives earns (immediate and pending), replays, full and partial reversals,
+Hypothesis drives earns (each previewed first: the preview must equal the award), replays, full and partial reversals,
 redemptions, the passing of time, the release and expiry job and merges, and after every step
 checks the database against a simple in-memory model: each balance equals the sum of its
 postings and is never negative, every journal entry sums to zero, the programme's liability is
@@ -143,9 +143,21 @@ class LedgerMachine(RuleBasedStateMachine):
             kind,
             amount,
         )
+        preview = self.run(
+            service.simulate_earn(
+                self.engine,
+                self.book,
+                contract.SimulateEarn(member_id=member, event=earn.body.event),
+            )
+        )
         outcome = self.run(
             service.earn_points(self.engine, self.book, STAFF, earn.body, now=self.now)
         )
+        # the preview, taken just before, is exactly what was awarded
+        assert preview.total == outcome.entry.points
+        assert [(ln.rule_key, ln.points) for ln in preview.lines] == [
+            (ln.rule_key, ln.points) for ln in outcome.entry.lines
+        ]
         owner = self.survivor(member)
         if kind == "ticket":
             assert amount is not None
