@@ -269,7 +269,7 @@ def expire_points_command() -> None:
     upgrade_all(url)
 
     async def run() -> Any:
-        from services.loyalty.service import run_point_jobs
+        from services.loyalty.earning.jobs import run_point_jobs
 
         engine = create_engine(url, pool_size=2, application_name="expire-points")
         try:

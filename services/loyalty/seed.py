@@ -10,8 +10,12 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.actor import SYSTEM
-from services.loyalty import contract, service
+from services.loyalty import contract
 from services.loyalty.demo_rules import demo_rule_set_document
+from services.loyalty.earning.earn import earn_points
+from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rulebook.book import RuleBook
+from services.loyalty.rulebook.use_cases import publish_rule_set
 
 PROGRAMME_START = timedelta(days=365)
 
@@ -129,10 +133,10 @@ async def seed_demo_loyalty(
 
     Safe to run again: every write is keyed, so a second run changes nothing."""
     now = datetime.now(UTC)
-    book = service.RuleBook()
+    book = RuleBook()
     start = now - PROGRAMME_START
     # The programme opened a year ago: its first rule set is published as of that date.
-    await service.publish_rule_set(
+    await publish_rule_set(
         engine,
         book,
         SYSTEM,
@@ -142,12 +146,12 @@ async def seed_demo_loyalty(
         now=start,
     )
     for reward in REWARDS:
-        await service.create_reward(engine, SYSTEM, reward)
+        await create_reward(engine, SYSTEM, reward)
     if not venue_ids:
         return
     for n, member_id in enumerate(member_ids[:2]):
         for key, event in _history(venue_ids[n % len(venue_ids)], now):
-            await service.earn_points(
+            await earn_points(
                 engine,
                 book,
                 SYSTEM,

@@ -19,8 +19,11 @@ from starlette.applications import Starlette
 from services.common.actor import SYSTEM, Actor, ActorKind
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
-from services.loyalty import contract, service
+from services.loyalty import contract
 from services.loyalty.api import create_app
+from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rulebook.book import RuleBook
+from services.loyalty.rulebook.use_cases import publish_rule_set
 
 SERVICE_SECRET = "loyalty-tests-service-secret-0123456789"
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a001")
@@ -99,15 +102,15 @@ class Programme:
 async def ensure_programme(engine: AsyncEngine) -> Programme:
     """Publish the test rule set (as of a year ago) and the unlimited reward, once per database."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=365)
-    book = service.RuleBook()
-    published = await service.publish_rule_set(
+    book = RuleBook()
+    published = await publish_rule_set(
         engine,
         book,
         SYSTEM,
         contract.PublishRuleSet(document=rules_document(start), idempotency_key="test-rules-1"),
         now=start,
     )
-    reward, _ = await service.create_reward(
+    reward, _ = await create_reward(
         engine,
         SYSTEM,
         contract.CreateReward(

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from services.common.actor import SYSTEM
-from services.loyalty import contract, service
+from services.loyalty import contract
+from services.loyalty.accounts import view
+from services.loyalty.earning.earn import earn_points
+from services.loyalty.earning.jobs import run_point_jobs
+from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rulebook.book import RuleBook
 
 
 async def _reverse(loyalty: Any, external_id: str, reason: str = "refund", **extra: Any):
@@ -101,7 +106,7 @@ async def test_a_member_redeems_only_for_themselves(loyalty: Any) -> None:
 
 
 async def test_limited_stock_and_tier_eligibility_are_enforced(loyalty: Any) -> None:
-    reward, _ = await service.create_reward(
+    reward, _ = await create_reward(
         loyalty.engine,
         SYSTEM,
         contract.CreateReward(
@@ -118,7 +123,7 @@ async def test_limited_stock_and_tier_eligibility_are_enforced(loyalty: Any) -> 
     assert (await loyalty.redeem(member, reward.id)).status_code == 201
     gone = await loyalty.redeem(member, reward.id)
     assert (gone.status_code, gone.json()["code"]) == (409, "OUT_OF_STOCK")
-    vip, _ = await service.create_reward(
+    vip, _ = await create_reward(
         loyalty.engine,
         SYSTEM,
         contract.CreateReward(
@@ -147,7 +152,7 @@ async def test_pending_points_become_spendable_after_their_delay(loyalty: Any) -
     assert [r["points"] for r in account["pending_releases"]] == [60]
     early = await loyalty.redeem(member, loyalty.programme.coffee_id)
     assert early.json()["code"] == "NOT_ENOUGH_POINTS"
-    report = await service.run_point_jobs(loyalty.engine, now=datetime.now(UTC) + timedelta(days=4))
+    report = await run_point_jobs(loyalty.engine, now=datetime.now(UTC) + timedelta(days=4))
     assert report.released_points >= 60
     after = await loyalty.account(member)
     assert (after["balance"], after["pending"]) == (60, 0)
@@ -156,10 +161,10 @@ async def test_pending_points_become_spendable_after_their_delay(loyalty: Any) -
 
 async def test_points_expire_oldest_first(loyalty: Any) -> None:
     member = uuid.uuid4()
-    book = service.RuleBook()
+    book = RuleBook()
     now = datetime.now(UTC)
     for days_ago, amount, key in ((170, "30", "old"), (10, "20", "new")):
-        await service.earn_points(
+        await earn_points(
             loyalty.engine,
             book,
             loyalty.STAFF,
@@ -173,8 +178,8 @@ async def test_points_expire_oldest_first(loyalty: Any) -> None:
         )
     # twelve months after the old earn, only the old lot has expired
     later = now + timedelta(days=365 - 170 + 1)
-    await service.run_point_jobs(loyalty.engine, now=later)
-    account = await service.account(loyalty.engine, book, member, now=later)
+    await run_point_jobs(loyalty.engine, now=later)
+    account = await view.account(loyalty.engine, book, member, now=later)
     assert account.balance == 20
     assert account.history.entries[0].kind == "expire"
     assert account.history.entries[0].points == -30

@@ -9,7 +9,8 @@ from collections import Counter
 from typing import Any
 
 from services.common.actor import SYSTEM
-from services.loyalty import contract, service
+from services.loyalty import contract
+from services.loyalty.rewards.catalogue import create_reward
 
 
 async def test_fifty_concurrent_redemptions_beyond_the_balance_accept_exactly_those_that_fit(
@@ -80,7 +81,7 @@ async def test_concurrent_caps_are_never_exceeded(loyalty: Any, replicas: list[A
 
 
 async def test_limited_stock_is_never_oversold_under_concurrency(loyalty: Any) -> None:
-    reward, _ = await service.create_reward(
+    reward, _ = await create_reward(
         loyalty.engine,
         SYSTEM,
         contract.CreateReward(

@@ -32,7 +32,14 @@ from hypothesis.stateful import (
 from services.common.actor import Actor, ActorKind
 from services.common.db import create_engine
 from services.common.problems import Problem
-from services.loyalty import contract, ledger, service
+from services.loyalty import contract, ledger
+from services.loyalty.earning.award import simulate_earn
+from services.loyalty.earning.earn import earn_points
+from services.loyalty.earning.jobs import run_point_jobs
+from services.loyalty.earning.reversal import reverse_earn
+from services.loyalty.identity_events.use_cases import receive_identity_events
+from services.loyalty.rewards.redemption import redeem_reward
+from services.loyalty.rulebook.book import RuleBook
 
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a001")
 STAFF = Actor(ActorKind.STAFF, "stateful-staff", frozenset({str(VENUE)}))
@@ -69,7 +76,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.engine = create_engine(self.database_url, pool_size=2, application_name="stateful")
-        self.book = service.RuleBook()
+        self.book = RuleBook()
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.members = [uuid.uuid4() for _ in range(3)]
         self.alias: dict[uuid.UUID, uuid.UUID] = {m: m for m in self.members}
@@ -144,15 +151,13 @@ class LedgerMachine(RuleBasedStateMachine):
             amount,
         )
         preview = self.run(
-            service.simulate_earn(
+            simulate_earn(
                 self.engine,
                 self.book,
                 contract.SimulateEarn(member_id=member, event=earn.body.event),
             )
         )
-        outcome = self.run(
-            service.earn_points(self.engine, self.book, STAFF, earn.body, now=self.now)
-        )
+        outcome = self.run(earn_points(self.engine, self.book, STAFF, earn.body, now=self.now))
         # the preview, taken just before, is exactly what was awarded
         assert preview.total == outcome.entry.points
         assert [(ln.rule_key, ln.points) for ln in preview.lines] == [
@@ -198,9 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(earn=earns)
     def replay(self, earn: Earn) -> None:
-        outcome = self.run(
-            service.earn_points(self.engine, self.book, STAFF, earn.body, now=self.now)
-        )
+        outcome = self.run(earn_points(self.engine, self.book, STAFF, earn.body, now=self.now))
         assert not outcome.created
 
     @rule(earn=earns, refund_share=st.one_of(st.none(), st.floats(0.0, 1.0)))
@@ -215,9 +218,7 @@ class LedgerMachine(RuleBasedStateMachine):
             reason="stateful refund",
         )
         try:
-            outcome = self.run(
-                service.reverse_earn(self.engine, self.book, STAFF, body, now=self.now)
-            )
+            outcome = self.run(reverse_earn(self.engine, self.book, STAFF, body, now=self.now))
         except Problem as problem:
             assert problem.code == "ALREADY_REVERSED"
             assert earn.body.external_id in self.reversed
@@ -261,7 +262,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         actor = Actor(ActorKind.MEMBER, str(self.members[member]))
         try:
-            self.run(service.redeem_reward(self.engine, self.book, actor, body, now=self.now))
+            self.run(redeem_reward(self.engine, self.book, actor, body, now=self.now))
         except Problem as problem:
             assert problem.code == "NOT_ENOUGH_POINTS"
             assert not fits
@@ -280,7 +281,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def jobs_run(self) -> None:
-        self.run(service.run_point_jobs(self.engine, now=self.now))
+        self.run(run_point_jobs(self.engine, now=self.now))
         for member in {self.survivor(m) for m in self.members}:
             self.settle(member)
 
@@ -300,7 +301,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "merge_id": str(uuid.uuid4()),
             },
         )
-        self.run(service.receive_identity_events(self.engine, contract.EventBatch(events=[event])))
+        self.run(receive_identity_events(self.engine, contract.EventBatch(events=[event])))
         self.alias[gone] = kept
         self.lots[kept].extend(self.lots.pop(gone))
         self.attended[kept] = self.attended[kept] or self.attended[gone]

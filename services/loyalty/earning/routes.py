@@ -1,0 +1,59 @@
+"""Earning's internal routes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from services.common.http import parse_body, reply
+from services.loyalty import contract, routing
+from services.loyalty.earning.award import simulate_earn
+from services.loyalty.earning.earn import earn_points
+from services.loyalty.earning.jobs import run_point_jobs
+from services.loyalty.earning.reversal import reverse_earn
+from services.loyalty.routing import INTERNAL
+from services.loyalty.rulebook.book import book_of
+
+
+async def record_earn(request: Request) -> Response:
+    body = await parse_body(request, contract.RecordEarn)
+    outcome = await earn_points(
+        routing.engine(request),
+        book_of(request),
+        routing.actor(request),
+        body,
+        locale=routing.locale(request),
+        turns=request.app.state.turns,
+    )
+    return reply(outcome, 201 if outcome.created else 200)
+
+
+async def simulate(request: Request) -> Response:
+    body = await parse_body(request, contract.SimulateEarn)
+    return reply(await simulate_earn(routing.engine(request), book_of(request), body))
+
+
+async def reverse(request: Request) -> Response:
+    body = await parse_body(request, contract.ReverseEarn)
+    outcome = await reverse_earn(
+        routing.engine(request),
+        book_of(request),
+        routing.actor(request),
+        body,
+        locale=routing.locale(request),
+    )
+    return reply(outcome, 201 if outcome.created else 200)
+
+
+async def settle_points(request: Request) -> Response:
+    routing.require_admin(routing.actor(request))
+    return reply(await run_point_jobs(routing.engine(request)))
+
+
+routes = [
+    Route(f"{INTERNAL}/earn", record_earn, methods=["POST"]),
+    Route(f"{INTERNAL}/earn/simulate", simulate, methods=["POST"]),
+    Route(f"{INTERNAL}/reversals", reverse, methods=["POST"]),
+    Route(f"{INTERNAL}/jobs/settle-points", settle_points, methods=["POST"]),
+]

@@ -1,0 +1,1 @@
+"""Rewards: the catalogue, its eligibility rules, redemptions and their vouchers."""
