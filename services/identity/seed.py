@@ -13,7 +13,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.actor import Actor, ActorKind
-from services.identity import contract, service
+from services.identity import contract
+from services.identity.members.use_cases import register_member
+from services.identity.organisations.api_keys import issue_api_key
+from services.identity.organisations.use_cases import (
+    create_admin,
+    create_partner,
+    create_staff_account,
+    create_venue,
+)
+from services.identity.privacy.use_cases import update_preferences
 
 SEED_ACTOR = Actor(ActorKind.ADMIN, "demo-seed")
 
@@ -85,18 +94,18 @@ MEMBERS = (
 
 async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
     """Seed once; return the demo credentials (a fresh partner API key on every call)."""
-    await service.create_admin(engine, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await create_admin(engine, ADMIN_EMAIL, ADMIN_PASSWORD)
 
     staff: list[dict[str, str]] = []
     for demo in VENUES:
         venue = (
-            await service.create_venue(
+            await create_venue(
                 engine,
                 SEED_ACTOR,
                 contract.CreateVenue(name=demo.name, external_id=demo.external_id),
             )
         ).value
-        await service.create_staff_account(
+        await create_staff_account(
             engine,
             SEED_ACTOR,
             contract.CreateStaffAccount(
@@ -111,14 +120,14 @@ async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
         )
 
     partner = (
-        await service.create_partner(
+        await create_partner(
             engine,
             SEED_ACTOR,
             contract.CreatePartner(name=PARTNER_NAME, external_id=PARTNER_EXTERNAL_ID),
         )
     ).value
     issued = (
-        await service.issue_api_key(
+        await issue_api_key(
             engine, SEED_ACTOR, partner.id, contract.IssueApiKey(label=DEMO_KEY_LABEL)
         )
     ).value
@@ -126,7 +135,7 @@ async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
 
     members: list[dict[str, str]] = []
     for demo_member in MEMBERS:
-        outcome = await service.register_member(
+        outcome = await register_member(
             engine,
             SEED_ACTOR,
             contract.RegisterMember(
@@ -139,7 +148,7 @@ async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
         )
         member = outcome.value
         if outcome.created:
-            await service.update_preferences(
+            await update_preferences(
                 engine,
                 SEED_ACTOR,
                 member.id,

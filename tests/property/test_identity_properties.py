@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from services.common.actor import Actor, ActorKind
 from services.common.db import create_engine
 from services.common.problems import Problem
-from services.identity import contract, service
+from services.identity import contract
+from services.identity.members import use_cases as members
 from services.identity.normalise import normalise
 from services.identity.passwords import COST_ENV
 
@@ -141,14 +142,14 @@ def _unique(email: str) -> str:
 
 
 async def _register(engine: Any, email: str, phone: str | None = None) -> uuid.UUID:
-    outcome = await service.register_member(
+    outcome = await members.register_member(
         engine, SYSTEM, contract.RegisterMember(email=email, password=PASSWORD, phone=phone)
     )
     return outcome.value.id
 
 
 async def _resolve(engine: Any, kind: str, value: str) -> uuid.UUID:
-    resolution = await service.resolve(engine, SYSTEM, contract.IdentifierKind(kind), value)
+    resolution = await members.resolve(engine, SYSTEM, contract.IdentifierKind(kind), value)
     return resolution.member_id
 
 
@@ -183,7 +184,7 @@ def test_registering_and_linking_with_any_spelling_resolves_to_one_member(
             assert await _resolve(db.engine, "email", spelling) == member_id
 
         link = contract.LinkIdentifier(kind=contract.IdentifierKind.PHONE, value=phones[0](number))
-        linked = await service.link_identifier(db.engine, SYSTEM, member_id, link)
+        linked = await members.link_identifier(db.engine, SYSTEM, member_id, link)
         assert linked.value.value == f"+33{number}"
         for spelling in phones:
             assert await _resolve(db.engine, "phone", spelling(number)) == member_id
@@ -218,16 +219,16 @@ def test_linking_never_takes_an_identifier_from_another_member(
         owner = await _register(db.engine, f"owner.{tag}@example.org")
         other = await _register(db.engine, f"other.{tag}@example.org")
         link = contract.LinkIdentifier(kind=contract.IdentifierKind(kind), value=first)
-        await service.link_identifier(db.engine, SYSTEM, owner, link)
+        await members.link_identifier(db.engine, SYSTEM, owner, link)
         attempt = contract.LinkIdentifier(kind=contract.IdentifierKind(kind), value=second)
 
-        assert await _code(service.link_identifier(db.engine, SYSTEM, other, attempt)) == (
+        assert await _code(members.link_identifier(db.engine, SYSTEM, other, attempt)) == (
             "IDENTIFIER_TAKEN"
         )
         assert await _resolve(db.engine, kind, second) == owner
-        again = await service.link_identifier(db.engine, SYSTEM, owner, attempt)
+        again = await members.link_identifier(db.engine, SYSTEM, owner, attempt)
         assert not again.created
-        other_member = await service.get_member(db.engine, SYSTEM, other)
+        other_member = await members.get_member(db.engine, SYSTEM, other)
         assert [i.kind for i in other_member.identifiers] == [contract.IdentifierKind.EMAIL]
 
     db.run(scenario())
@@ -259,7 +260,7 @@ def test_a_chain_of_merges_resolves_every_absorbed_id_to_the_final_survivor(
             body = contract.MergeMembers(
                 survivor_id=survivor, absorbed_id=absorbed, reason="duplicate"
             )
-            code = await _code(service.merge_members(db.engine, ADMIN, body))
+            code = await _code(members.merge_members(db.engine, ADMIN, body))
             if survivor == absorbed or survivor_of[survivor] == absorbed:
                 assert code == "SAME_MEMBER"
             elif survivor_of[absorbed] != absorbed:
@@ -272,14 +273,14 @@ def test_a_chain_of_merges_resolves_every_absorbed_id_to_the_final_survivor(
                         survivor_of[member] = final
 
         for i, member in enumerate(ids):
-            fetched = await service.get_member(db.engine, ADMIN, member)
+            fetched = await members.get_member(db.engine, ADMIN, member)
             assert fetched.id == survivor_of[member]
             assert (
                 await _resolve(db.engine, "email", f"m{i}.{tag}@example.org")
                 == (survivor_of[member])
             )
         for survivor in set(survivor_of.values()):
-            fetched = await service.get_member(db.engine, ADMIN, survivor)
+            fetched = await members.get_member(db.engine, ADMIN, survivor)
             assert fetched.status is contract.MemberStatus.ACTIVE
             assert sorted(fetched.merged_from) == sorted(
                 m for m, s in survivor_of.items() if s == survivor and m != survivor

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.http import ServiceTokens
 from services.common.uow import UnitOfWork
-from services.identity import repository
+from services.identity.outbox import queries
 
 BATCH_SIZE = 100
 EVENTS_PATH = "/internal/events"
@@ -39,7 +39,7 @@ def wake(engine: AsyncEngine) -> None:
         event.set()
 
 
-def _body(rows: list[repository.OutboxRow]) -> dict[str, Any]:
+def _body(rows: list[queries.OutboxRow]) -> dict[str, Any]:
     return {
         "events": [
             {
@@ -58,7 +58,7 @@ async def relay_once(
 ) -> int:
     """Deliver one batch; return how many events loyalty accepted (0 on failure or when idle)."""
     async with UnitOfWork(engine) as uow:
-        rows = await repository.pending_events(uow.conn, BATCH_SIZE)
+        rows = await queries.pending_events(uow.conn, BATCH_SIZE)
         if not rows:
             return 0
         ids = [r.id for r in rows]
@@ -74,9 +74,9 @@ async def relay_once(
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         if error is None:
-            await repository.mark_delivered(uow.conn, ids, datetime.now(UTC))
+            await queries.mark_delivered(uow.conn, ids, datetime.now(UTC))
         else:
-            await repository.mark_failed(uow.conn, ids, error)
+            await queries.mark_failed(uow.conn, ids, error)
         await uow.commit()
     if error is not None:
         log.warning("outbox delivery failed", events=len(ids), error=error)

@@ -11,8 +11,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.identity import service as identity_service
 from services.identity import tokens as identity_tokens
+from services.identity.sessions import signing_keys as identity_signing_keys
 
 ME = """
 { me { id displayName locale
@@ -138,7 +138,7 @@ def _tamper(token: str) -> str:
 async def test_expired_tampered_and_wrongly_signed_tokens_are_refused(gateway: Any) -> None:
     member_id, email = await gateway.register()
     good = await gateway.token(email)
-    key = await identity_service.signing_key(gateway.engine)
+    key = await identity_signing_keys.signing_key(gateway.engine)
     expired = identity_tokens.issue_access_token(
         key,
         issuer="loyalty-identity",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
 from services.identity.api import create_app as create_identity
-from services.identity.relay import relay_once
+from services.identity.outbox.relay import relay_once
 from services.loyalty.api import create_app as create_loyalty
 
 SECRET = "identity-tests-service-secret-0123456789"

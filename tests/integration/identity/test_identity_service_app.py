@@ -13,8 +13,9 @@ from alembic.migration import MigrationContext
 
 from services.common.db import create_engine
 from services.common.http import issue_service_token
-from services.identity import service
+from services.identity.organisations import use_cases as organisations
 from services.identity.seed import seed_demo_identity
+from services.identity.sessions import signing_keys
 from services.identity.tables import metadata
 
 
@@ -64,12 +65,12 @@ async def test_replicas_starting_together_share_one_signing_key(database_url: st
     async with engines[0].begin() as conn:  # set the session's key aside, restored below
         saved = (await conn.execute(sa.text(f"SELECT {columns} FROM identity.signing_keys"))).all()
         await conn.execute(sa.text("DELETE FROM identity.signing_keys"))
-    service._SIGNING_KEYS.clear()
+    signing_keys._SIGNING_KEYS.clear()
     try:
 
         async def start(engine):
-            key = await service.signing_key(engine)
-            service._SIGNING_KEYS.clear()  # as if each were its own process
+            key = await signing_keys.signing_key(engine)
+            signing_keys._SIGNING_KEYS.clear()  # as if each were its own process
             return key.kid
 
         kids = await asyncio.gather(*(start(e) for e in engines))
@@ -88,7 +89,7 @@ async def test_replicas_starting_together_share_one_signing_key(database_url: st
                     ),
                     {**row._asdict(), "public_jwk": json.dumps(row.public_jwk)},
                 )
-        service._SIGNING_KEYS.clear()
+        signing_keys._SIGNING_KEYS.clear()
         for engine in engines:
             await engine.dispose()
 
@@ -149,8 +150,8 @@ async def test_the_demo_seed_runs_once_and_always_returns_a_working_api_key(
 async def test_create_admin_is_idempotent_and_never_takes_a_staff_email(identity, engine) -> None:
     email = identity.unique_email("admin")
 
-    first = await service.create_admin(engine, email, "admin password")
-    again = await service.create_admin(engine, email.upper(), "a different password")
+    first = await organisations.create_admin(engine, email, "admin password")
+    again = await organisations.create_admin(engine, email.upper(), "a different password")
 
     assert again == first
     assert first.role.value == "admin"
@@ -163,7 +164,7 @@ async def test_create_admin_is_idempotent_and_never_takes_a_staff_email(identity
     from services.common.problems import Problem
 
     with pytest.raises(Problem) as taken:
-        await service.create_admin(engine, staff_email, "admin password")
+        await organisations.create_admin(engine, staff_email, "admin password")
     assert taken.value.code == "EMAIL_TAKEN"
 
 

@@ -1,0 +1,1 @@
+"""Members and their identifiers: registration, resolution, linking, and merging duplicates."""

@@ -1,0 +1,1 @@
+"""Organisations and their credentials: venues, partners, staff and admin accounts, API keys."""

@@ -1,0 +1,141 @@
+"""Privacy's SQL: consent history and preference changes, what an export reads, what erasure
+empties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.identity import contract
+from services.identity.members.queries import consent_from_row
+from services.identity.tables import consents, identifiers, members, preferences, refresh_tokens
+
+# ---- consent and preferences -----------------------------------------------------------------
+
+
+async def append_consents(
+    conn: AsyncConnection,
+    member_id: UUID,
+    changes: Sequence[tuple[contract.Channel, bool]],
+    *,
+    source: str,
+    now: datetime,
+) -> None:
+    if changes:
+        await conn.execute(
+            consents.insert(),
+            [
+                {
+                    "member_id": member_id,
+                    "channel": c.value,
+                    "granted": g,
+                    "at": now,
+                    "source": source,
+                }
+                for c, g in changes
+            ],
+        )
+
+
+async def consent_history(conn: AsyncConnection, member_id: UUID) -> list[contract.Consent]:
+    rows = await conn.execute(
+        sa.select(consents)
+        .where(consents.c.member_id == member_id)
+        .order_by(consents.c.at, consents.c.id)
+    )
+    return [consent_from_row(r) for r in rows]
+
+
+async def update_preferences(
+    conn: AsyncConnection,
+    member_id: UUID,
+    *,
+    cap: int | None,
+    quiet_hours: tuple[time, time, str] | None,
+    clear_quiet_hours: bool,
+    interests: list[str] | None,
+    now: datetime,
+) -> None:
+    values: dict[str, Any] = {"updated_at": now}
+    if cap is not None:
+        values["invitation_cap_per_30_days"] = cap
+    if clear_quiet_hours:
+        values.update(quiet_start=None, quiet_end=None, quiet_timezone=None)
+    elif quiet_hours is not None:
+        values.update(
+            quiet_start=quiet_hours[0], quiet_end=quiet_hours[1], quiet_timezone=quiet_hours[2]
+        )
+    if interests is not None:
+        values["interests"] = interests
+    await conn.execute(
+        preferences.update().where(preferences.c.member_id == member_id).values(**values)
+    )
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+
+async def member_sessions(
+    conn: AsyncConnection, member_ids: Iterable[UUID]
+) -> list[dict[str, str | None]]:
+    """Session metadata for an export: never the token digests."""
+    rows = await conn.execute(
+        sa.select(
+            refresh_tokens.c.id,
+            refresh_tokens.c.family_id,
+            refresh_tokens.c.issued_at,
+            refresh_tokens.c.expires_at,
+            refresh_tokens.c.used_at,
+            refresh_tokens.c.revoked_at,
+        )
+        .where(
+            refresh_tokens.c.subject_kind == "member",
+            refresh_tokens.c.subject_id.in_(list(member_ids)),
+        )
+        .order_by(refresh_tokens.c.issued_at, refresh_tokens.c.id)
+    )
+
+    def text(value: object) -> str | None:
+        if value is None:
+            return None
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+
+    return [{key: text(value) for key, value in r._mapping.items()} for r in rows]
+
+
+# ---- erasure ---------------------------------------------------------------------------------
+
+
+async def delete_identifiers(conn: AsyncConnection, member_id: UUID) -> int:
+    result = await conn.execute(identifiers.delete().where(identifiers.c.member_id == member_id))
+    return result.rowcount
+
+
+async def erase_member(conn: AsyncConnection, member_id: UUID, now: datetime) -> None:
+    await conn.execute(
+        members.update()
+        .where(members.c.id == member_id)
+        .values(
+            status=contract.MemberStatus.ERASED.value,
+            display_name=None,
+            birth_date=None,
+            password_hash=None,
+            erased_at=now,
+        )
+    )
+    # members absorbed earlier are the same person: their personal data goes too
+    await conn.execute(
+        members.update()
+        .where(members.c.merged_into == member_id)
+        .values(display_name=None, birth_date=None, password_hash=None)
+    )
+    await conn.execute(
+        preferences.update()
+        .where(preferences.c.member_id == member_id)
+        .values(interests=[], quiet_start=None, quiet_end=None, quiet_timezone=None, updated_at=now)
+    )
