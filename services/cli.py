@@ -210,7 +210,7 @@ def create_admin(
 ) -> None:
     """Create a programme admin (or report the existing one with that email)."""
     from services.common.problems import Problem
-    from services.identity import service as identity
+    from services.identity.organisations import use_cases as identity
 
     settings = get_settings()
     url = database_url(settings)
