@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +27,17 @@ from services.common.embedded import start_embedded
 from services.common.migrate import upgrade_all
 
 TEST_DATABASE_ENV = "LOYALTY_TEST_DATABASE_URL"
+
+# Mutation runs replay the same examples for every mutant, so that a score can be reproduced.
+settings.register_profile("mutation", derandomize=True, database=None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL, so that the fast tiers can run alone
+    (``-m "not database"``, as the mutation run does)."""
+    for item in items:
+        if "database_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
 
 
 def _server_url() -> str:

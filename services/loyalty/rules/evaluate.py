@@ -250,8 +250,8 @@ def reverse(
                     rule_key=line.rule_key,
                     rule_version=line.rule_version,
                     points=back,
-                    reason_en=words.reversal_reason(line, back, full, "en"),
-                    reason_fr=words.reversal_reason(line, back, full, "fr"),
+                    reason_en=words.reversal_reason(line.reason_en, back, full, "en"),
+                    reason_fr=words.reversal_reason(line.reason_fr, back, full, "fr"),
                     pending_until=line.pending_until,
                     counts_for_status=line.counts_for_status,
                 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from services.loyalty.rules.model import (
     Fixed,
@@ -18,9 +17,6 @@ from services.loyalty.rules.model import (
     TierDef,
     Trigger,
 )
-
-if TYPE_CHECKING:
-    from services.loyalty.rules.evaluate import AwardLine
 
 WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -274,8 +270,8 @@ def reason(
     return text
 
 
-def reversal_reason(line: AwardLine, back: int, full: bool, lang: str) -> str:
-    original = line.reason_en if lang == "en" else line.reason_fr
+def reversal_reason(original: str, back: int, full: bool, lang: str) -> str:
+    """Why points are taken back, quoting ``original``, the reason of the line they came from."""
     if lang == "en":
         what = "full refund" if full else "partial refund"
         return f"{what}: {points(back, lang)} taken back from “{original}”"
