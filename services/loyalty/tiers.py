@@ -110,24 +110,6 @@ def _keep(
     return 0, None
 
 
-def _counts_toward(rule_set: RuleSet, lang: str) -> str:
-    titles = [
-        r.title_en if lang == "en" else r.title_fr for r in rule_set.rules if r.counts_for_status
-    ]
-    if not titles:
-        return (
-            "No rule earns status points."
-            if lang == "en"
-            else "Aucune règle ne donne de points de statut."
-        )
-    listed = ", ".join(titles)
-    return (
-        f"Status points come from: {listed}."
-        if lang == "en"
-        else f"Les points de statut viennent de : {listed}."
-    )
-
-
 def current_tier(
     rule_set: RuleSet, entries: Sequence[StatusEntry], now: datetime
 ) -> TierDef | None:
@@ -151,8 +133,6 @@ def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: dateti
         to_keep, keep_by = current.threshold - status, qualifying_until
     else:
         to_keep, keep_by = _keep(entries, now, sums, current.threshold)
-    policy = words.describe_policy(rule_set, "en")
-    policy_fr = words.describe_policy(rule_set, "fr")
     return TierProgress(
         current=current,
         next=upcoming,
@@ -161,8 +141,8 @@ def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: dateti
         points_to_keep=max(to_keep, 0),
         keep_by=keep_by,
         qualifying_until=qualifying_until if rank > qualified else None,
-        counts_toward_en=_counts_toward(rule_set, "en"),
-        counts_toward_fr=_counts_toward(rule_set, "fr"),
-        policy_en=" ".join(policy[1:3]) if rule_set.tiers else "",
-        policy_fr=" ".join(policy_fr[1:3]) if rule_set.tiers else "",
+        counts_toward_en=words.counts_toward(rule_set, "en"),
+        counts_toward_fr=words.counts_toward(rule_set, "fr"),
+        policy_en=" ".join(words.tier_policy(rule_set, "en")),
+        policy_fr=" ".join(words.tier_policy(rule_set, "fr")),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from services.loyalty.rules.model import (
     Fixed,
@@ -43,35 +44,43 @@ TRIGGERS = {
 ROUNDING = {
     "en": {
         Rounding.DOWN: "rounded down",
-        Rounding.HALF_UP: "rounded to the nearest point",
+        Rounding.HALF_UP: "rounded to the nearest point, halves up",
         Rounding.UP: "rounded up",
     },
     "fr": {
         Rounding.DOWN: "arrondi à l'inférieur",
-        Rounding.HALF_UP: "arrondi au plus proche",
+        Rounding.HALF_UP: "arrondi au plus proche, les demis vers le haut",
         Rounding.UP: "arrondi au supérieur",
     },
 }
 SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+LANGUAGES = ("en", "fr")
+
+
+def english(lang: str) -> bool:
+    """Whether to write in English; French is the only other language."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"no wording in {lang!r}")
+    return lang == "en"
 
 
 def number(value: Decimal | int, lang: str) -> str:
     """``1234.5`` as ``1,234.50`` (en) or ``1 234,50`` (fr); whole numbers without decimals."""
     d = Decimal(value)
     text = f"{d:,.0f}" if d == d.to_integral_value() else f"{d:,.2f}"
-    if lang == "fr":
+    if not english(lang):
         text = text.replace(",", "\u202f").replace(".", ",")
     return text
 
 
 def factor_text(factor: Decimal, lang: str) -> str:
     text = format(factor.normalize(), "f")
-    return text.replace(".", ",") if lang == "fr" else text
+    return text if english(lang) else text.replace(".", ",")
 
 
 def money(value: Decimal, currency: str, lang: str) -> str:
     symbol = SYMBOLS.get(currency, currency)
-    if lang == "fr":
+    if not english(lang):
         return f"{number(value, lang)}\u00a0{symbol}"
     return (
         f"{symbol}{number(value, lang)}" if len(symbol) == 1 else f"{number(value, lang)} {symbol}"
@@ -79,7 +88,8 @@ def money(value: Decimal, currency: str, lang: str) -> str:
 
 
 def points(n: int, lang: str) -> str:
-    plural = n != 1 if lang == "en" else abs(n) > 1
+    # English: "0 points", "1 point"; French: "0 point", "1 point", "2 points"
+    plural = n != 1 if english(lang) else abs(n) > 1
     return f"{number(n, lang)} point{'s' if plural else ''}"
 
 
@@ -87,36 +97,43 @@ def _clock(t: time) -> str:
     return t.strftime("%H:%M")
 
 
-def _date(d: datetime, lang: str) -> str:
-    return d.strftime("%d/%m/%Y") if lang == "fr" else d.strftime("%Y-%m-%d")
+def _moment(d: datetime, zone: str, lang: str) -> str:
+    """A date window's bound in the programme's time zone: the day alone when it falls at
+    midnight there, with the time otherwise."""
+    local = d.astimezone(ZoneInfo(zone))
+    day = local.strftime("%Y-%m-%d") if english(lang) else local.strftime("%d/%m/%Y")
+    if local.time() == time(0):
+        return day
+    return f"{day} {_clock(local.time())}" if english(lang) else f"{day} à {_clock(local.time())}"
 
 
 def _join(items: Sequence[str], lang: str) -> str:
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    last = " and " if lang == "en" else " et "
+    last = " and " if english(lang) else " et "
     return ", ".join(items[:-1]) + last + items[-1]
 
 
 def award_phrase(rule: Rule, currency: str, lang: str) -> str:
     a = rule.award
+    en = english(lang)
     if isinstance(a, Fixed):
         return points(a.points, lang)
     if isinstance(a, PerUnit):
-        if lang == "en":
+        if en:
             return f"{points(a.points, lang)} for every {money(a.per, currency, lang)} spent ({ROUNDING[lang][a.rounding]})"
         return f"{points(a.points, lang)} par tranche de {money(a.per, currency, lang)} dépensée ({ROUNDING[lang][a.rounding]})"
     assert isinstance(a, Multiplier)
     factor = factor_text(a.factor, lang)
-    if lang == "en":
+    if en:
         return f"the points of the other rules for the same event multiplied by {factor} (the extra points, rounded down)"
     return f"les points des autres règles pour le même événement multipliés par {factor} (les points en plus, arrondis à l'inférieur)"
 
 
 def condition_phrases(rule: Rule, rule_set: RuleSet, lang: str) -> list[str]:
     c = rule.conditions
-    en = lang == "en"
+    en = english(lang)
     out: list[str] = []
     if c.categories:
         cats = _join(sorted(c.categories), lang)
@@ -125,16 +142,22 @@ def condition_phrases(rule: Rule, rule_set: RuleSet, lang: str) -> list[str]:
             if en
             else f"dans {'la catégorie' if len(c.categories) == 1 else 'les catégories'} {cats}"
         )
-    if c.min_amount is not None:
-        m = money(c.min_amount, rule_set.currency, lang)
-        out.append(f"of at least {m}" if en else f"d'au moins {m}")
-    if c.max_amount is not None:
-        m = money(c.max_amount, rule_set.currency, lang)
-        out.append(f"of at most {m}" if en else f"d'au plus {m}")
+    low = None if c.min_amount is None else money(c.min_amount, rule_set.currency, lang)
+    high = None if c.max_amount is None else money(c.max_amount, rule_set.currency, lang)
+    if low and high:
+        out.append(
+            f"of at least {low} and at most {high}"
+            if en
+            else f"d'au moins {low} et d'au plus {high}"
+        )
+    elif low:
+        out.append(f"of at least {low}" if en else f"d'au moins {low}")
+    elif high:
+        out.append(f"of at most {high}" if en else f"d'au plus {high}")
     if c.venue_ids:
         n = len(c.venue_ids)
         out.append(
-            f"at {n} participating venue{'s' if n > 1 else ''} only"
+            ("at the participating venue only" if n == 1 else f"at {n} participating venues only")
             if en
             else f"dans {'le lieu participant' if n == 1 else f'les {n} lieux participants'} uniquement"
         )
@@ -153,39 +176,39 @@ def condition_phrases(rule: Rule, rule_set: RuleSet, lang: str) -> list[str]:
         out.append(
             f"starting between {_clock(c.local_time_from)} and {_clock(c.local_time_before)} local time"
             if en
-            else f"commençant entre {_clock(c.local_time_from)} et {_clock(c.local_time_before)}, heure locale"
+            else f"commençant entre {_clock(c.local_time_from)} et {_clock(c.local_time_before)} (heure locale)"
         )
     elif c.local_time_before:
         out.append(
             f"starting before {_clock(c.local_time_before)} local time"
             if en
-            else f"commençant avant {_clock(c.local_time_before)}, heure locale"
+            else f"commençant avant {_clock(c.local_time_before)} (heure locale)"
         )
     elif c.local_time_from:
         out.append(
             f"starting from {_clock(c.local_time_from)} local time"
             if en
-            else f"commençant à partir de {_clock(c.local_time_from)}, heure locale"
+            else f"commençant à partir de {_clock(c.local_time_from)} (heure locale)"
         )
     if c.first_of_kind:
         out.append("the first time only" if en else "la première fois seulement")
     if c.valid_from:
         out.append(
-            f"from {_date(c.valid_from, lang)}"
+            f"from {_moment(c.valid_from, rule_set.timezone, lang)}"
             if en
-            else f"à partir du {_date(c.valid_from, lang)}"
+            else f"à partir du {_moment(c.valid_from, rule_set.timezone, lang)}"
         )
     if c.valid_until:
         out.append(
-            f"until {_date(c.valid_until, lang)} (excluded)"
+            f"until {_moment(c.valid_until, rule_set.timezone, lang)} (excluded)"
             if en
-            else f"jusqu'au {_date(c.valid_until, lang)} (exclu)"
+            else f"jusqu'au {_moment(c.valid_until, rule_set.timezone, lang)} (exclu)"
         )
     return out
 
 
 def describe(rule: Rule, rule_set: RuleSet, lang: str) -> str:
-    en = lang == "en"
+    en = english(lang)
     title = rule.title_en if en else rule.title_fr
     head = " ".join(
         [
@@ -242,7 +265,7 @@ def reason(
 ) -> str:
     """Why a line awards what it does, e.g. ``Tickets (rules v3): €45.90 at 1 point per €1,
     rounded down: 45 points``."""
-    en = lang == "en"
+    en = english(lang)
     title = rule.title_en if en else rule.title_fr
     head = f"{title} (rules v{rule_set.version})" if en else f"{title} (règles v{rule_set.version})"
     a = rule.award
@@ -272,7 +295,7 @@ def reason(
 
 def reversal_reason(original: str, back: int, full: bool, lang: str) -> str:
     """Why points are taken back, quoting ``original``, the reason of the line they came from."""
-    if lang == "en":
+    if english(lang):
         what = "full refund" if full else "partial refund"
         return f"{what}: {points(back, lang)} taken back from “{original}”"
     what = "remboursement total" if full else "remboursement partiel"
@@ -280,7 +303,7 @@ def reversal_reason(original: str, back: int, full: bool, lang: str) -> str:
 
 
 def describe_tier(tier: TierDef, lang: str) -> str:
-    en = lang == "en"
+    en = english(lang)
     name = tier.name_en if en else tier.name_fr
     benefits = tier.benefits_en if en else tier.benefits_fr
     text = (
@@ -289,12 +312,48 @@ def describe_tier(tier: TierDef, lang: str) -> str:
         else f"{name} : à partir de {points(tier.threshold, lang)} de statut."
     )
     if benefits:
-        text += (" Benefits: " if en else " Avantages : ") + "; ".join(benefits) + "."
+        text += (
+            (" Benefits: " if en else " Avantages : ")
+            + ("; " if en else " ; ").join(benefits)
+            + "."
+        )
     return text
 
 
+def tier_policy(rule_set: RuleSet, lang: str) -> list[str]:
+    """How tiers are held: the window of status points and the grace period (none without tiers)."""
+    if not rule_set.tiers:
+        return []
+    days, grace = rule_set.tier_window_days, rule_set.tier_grace_days
+    if english(lang):
+        return [
+            f"Your tier follows the status points you earned over the last {days} days.",
+            f"If your status points fall below your tier's threshold, you keep your tier for {grace} more days, then move to the tier your points support.",
+        ]
+    return [
+        f"Votre niveau suit les points de statut gagnés au cours des {days} derniers jours.",
+        f"Si vos points de statut passent sous le seuil de votre niveau, vous le gardez encore {grace} jours, puis passez au niveau que vos points permettent.",
+    ]
+
+
+def counts_toward(rule_set: RuleSet, lang: str) -> str:
+    """Which rules earn status points, by title."""
+    en = english(lang)
+    titles = [r.title_en if en else r.title_fr for r in rule_set.rules if r.counts_for_status]
+    if not titles:
+        return (
+            "No rule earns status points." if en else "Aucune règle ne donne de points de statut."
+        )
+    listed = ", ".join(titles)
+    return (
+        f"Status points come from: {listed}."
+        if en
+        else f"Les points de statut viennent de : {listed}."
+    )
+
+
 def describe_policy(rule_set: RuleSet, lang: str) -> list[str]:
-    en = lang == "en"
+    en = english(lang)
     out: list[str] = []
     if rule_set.expiry_months:
         m = rule_set.expiry_months
@@ -305,18 +364,7 @@ def describe_policy(rule_set: RuleSet, lang: str) -> list[str]:
         )
     else:
         out.append("Points never expire." if en else "Les points n'expirent jamais.")
-    if rule_set.tiers:
-        out.append(
-            f"Your tier follows the status points you earned over the last {rule_set.tier_window_days} days."
-            if en
-            else f"Votre niveau suit les points de statut gagnés au cours des {rule_set.tier_window_days} derniers jours."
-        )
-        g = rule_set.tier_grace_days
-        out.append(
-            f"If your status points fall below your tier's threshold, you keep your tier for {g} more days, then move to the tier your points support."
-            if en
-            else f"Si vos points de statut passent sous le seuil de votre niveau, vous le gardez encore {g} jours, puis passez au niveau que vos points permettent."
-        )
+    out.extend(tier_policy(rule_set, lang))
     if any(r.pending_days for r in rule_set.rules):
         out.append(
             "Some points are pending for a few days before they can be used; each rule says how long."
