@@ -14,6 +14,7 @@ PURE_MODULES = [
     "services/loyalty/ledger.py",
     "services/loyalty/tiers.py",
     "services/loyalty/guardrails.py",
+    "services/loyalty/referrals",
     "services/identity/normalise.py",
 ]
 
