@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +108,36 @@ def test_balances_are_the_sum_of_postings_and_the_liability_is_what_members_hold
     assert totals.get(ledger.pending(MEMBER), 0) == held["pending"]
     programme = {a.kind: v for a, v in totals.items() if a.member is None}
     assert ledger.liability(programme) == held["available"] + held["pending"]
+
+
+@given(lots_strategy, st.integers(0, 1200), st.integers(-2, 2))
+def test_a_lot_is_spendable_until_its_expiry_instant_and_due_to_expire_from_it(
+    lots: list[Lot], day: int, seconds: int
+) -> None:
+    # ``now`` lands on, or a second or two either side of, a day on which lots may expire
+    now = T0 + timedelta(days=day, seconds=seconds)
+    spendable = {lt.id for lt in ledger.spendable(lots, now)}
+    expiring = {lt.id for lt in ledger.due_expiries(lots, now)}
+    releasing = {lt.id for lt in ledger.due_releases(lots, now)}
+    for lt in lots:
+        alive = lt.expires_at is None or now < lt.expires_at
+        assert (lt.id in spendable) == (lt.released and lt.remaining > 0 and alive)
+        assert (lt.id in expiring) == (lt.remaining > 0 and not alive)
+        assert (lt.id in releasing) == (
+            not lt.released and lt.remaining > 0 and lt.available_at <= now
+        )
+
+
+@given(st.integers(1, 500), st.integers(1, 800))
+def test_a_lot_expires_exactly_at_its_instant(points: int, life: int) -> None:
+    earned = T0 + timedelta(days=3)
+    lot = Lot(uuid.uuid4(), points, earned, earned, True, earned + timedelta(days=life))
+    instant = earned + timedelta(days=life)
+    just_before = instant - timedelta(microseconds=1)
+    assert ledger.spendable([lot], just_before) == [lot]
+    assert ledger.due_expiries([lot], just_before) == []
+    assert ledger.spendable([lot], instant) == []
+    assert ledger.due_expiries([lot], instant) == [lot]
+    with pytest.raises(ledger.NotEnoughPoints):
+        ledger.spend([lot], points, instant)
+    assert ledger.spend([lot], points, just_before) == (ledger.Take(lot.id, points, True),)
