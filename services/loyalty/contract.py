@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_-]+$")]
@@ -38,6 +38,13 @@ class ProblemCode(StrEnum):
     REWARD_NOT_FOUND = "REWARD_NOT_FOUND"
     OUT_OF_STOCK = "OUT_OF_STOCK"
     NOT_ELIGIBLE = "NOT_ELIGIBLE"
+    REWARD_NOT_YET_AVAILABLE = "REWARD_NOT_YET_AVAILABLE"  # before the reward's valid_from
+    REWARD_NO_LONGER_AVAILABLE = "REWARD_NO_LONGER_AVAILABLE"  # from the reward's valid_until
+    REDEMPTION_LIMIT_REACHED = "REDEMPTION_LIMIT_REACHED"  # the reward's per-member limit
+    REWARD_KEY_TAKEN = "REWARD_KEY_TAKEN"  # a reward with that key exists, with other content
+    REWARD_RETIRED = "REWARD_RETIRED"  # a retired reward cannot be changed
+    INVALID_VALIDITY_WINDOW = "INVALID_VALIDITY_WINDOW"
+    UNKNOWN_TIER = "UNKNOWN_TIER"
     RULE_SET_INVALID = "RULE_SET_INVALID"
     VERSION_NOT_NEXT = "VERSION_NOT_NEXT"
     RETROACTIVE = "RETROACTIVE"
@@ -136,15 +143,61 @@ class PublishRuleSet(Model):
     idempotency_key: ExternalId | None = None
 
 
+Cost = Annotated[int, Field(gt=0, le=10_000_000)]
+Stock = Annotated[int, Field(ge=0, le=10_000_000)]
+PerMemberLimit = Annotated[int, Field(ge=1, le=10_000)]
+
+
 class CreateReward(Model):
+    """Add a reward to the catalogue. The key makes it idempotent: the same request again gives
+    back the same reward; the same key with different content is refused (``REWARD_KEY_TAKEN``).
+
+    ``stock`` is the number of items left (none: unlimited); ``per_member_limit`` caps how many
+    times one member may redeem it; the reward can be redeemed from ``valid_from`` (inclusive)
+    until ``valid_until`` (exclusive); ``min_tier`` names a tier of the rules in force or coming."""
+
     key: Slug
     title_en: Reason
     title_fr: Reason
     description_en: Reason
     description_fr: Reason
-    cost: int = Field(gt=0, le=10_000_000)
-    stock: int | None = Field(default=None, ge=0, le=10_000_000)
+    cost: Cost
+    stock: Stock | None = None
+    per_member_limit: PerMemberLimit | None = None
     min_tier: Slug | None = None
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+
+
+class UpdateReward(Model):
+    """Change a reward: only the fields sent change, and a field sent as null is cleared (no
+    stock limit, no per-member limit, no minimum tier, an open validity bound). Texts and cost
+    cannot be cleared."""
+
+    title_en: Reason | None = None
+    title_fr: Reason | None = None
+    description_en: Reason | None = None
+    description_fr: Reason | None = None
+    cost: Cost | None = None
+    stock: Stock | None = None
+    per_member_limit: PerMemberLimit | None = None
+    min_tier: Slug | None = None
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> UpdateReward:
+        for name in REQUIRED_REWARD_FIELDS:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, with their new values."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+REQUIRED_REWARD_FIELDS = ("title_en", "title_fr", "description_en", "description_fr", "cost")
 
 
 # ---- views -----------------------------------------------------------------------------------
@@ -196,10 +249,17 @@ class ReverseOutcome(Model):
     balance: int
 
 
+class RewardTexts(Model):
+    title_en: str
+    title_fr: str
+    description_en: str
+    description_fr: str
+
+
 class Reward(Model):
     id: UUID
     key: str
-    title: str
+    title: str  # in the locale asked for
     description: str
     cost: int
     stock: int | None
@@ -207,6 +267,12 @@ class Reward(Model):
     active: bool
     eligible: bool | None = None  # for the member asked about
     ineligible_reason: str | None = None
+    per_member_limit: int | None = None
+    valid_from: datetime | None = None  # inclusive
+    valid_until: datetime | None = None  # exclusive
+    retired_at: datetime | None = None
+    texts: RewardTexts | None = None  # both languages, for those who manage the catalogue
+    redeemed_by_member: int | None = None  # for the member asked about
 
 
 class Redemption(Model):

@@ -13,7 +13,7 @@ from services.common.actor import SYSTEM
 from services.loyalty import contract
 from services.loyalty.demo_rules import demo_rule_set_document
 from services.loyalty.earning.earn import earn_points
-from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rewards.admin import create_reward
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rulebook.use_cases import publish_rule_set
 

@@ -124,6 +124,11 @@ rewards = sa.Table(
     sa.Column("min_tier", sa.Text, nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("per_member_limit", sa.Integer, nullable=True),
+    sa.Column("valid_from", TS, nullable=True),  # inclusive
+    sa.Column("valid_until", TS, nullable=True),  # exclusive
+    sa.Column("retired_at", TS, nullable=True),
+    sa.Column("request_hash", sa.Text, nullable=True),
 )
 
 redemptions = sa.Table(

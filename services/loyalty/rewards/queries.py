@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,36 +33,81 @@ class RewardRow:
     min_tier: str | None
     active: bool
     created_at: datetime
+    per_member_limit: int | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    retired_at: datetime | None
+    request_hash: str | None
 
 
-async def list_rewards(conn: AsyncConnection, *, active_only: bool = True) -> list[RewardRow]:
-    stmt = sa.select(rewards).order_by(rewards.c.cost, rewards.c.key)
-    if active_only:
-        stmt = stmt.where(rewards.c.active)
-    return [RewardRow(**r._mapping) for r in await conn.execute(stmt)]
+def _reward(row: sa.Row[Any]) -> RewardRow:
+    return RewardRow(**row._mapping)
 
 
-async def reward(conn: AsyncConnection, reward_id: UUID) -> RewardRow | None:
-    row = (await conn.execute(sa.select(rewards).where(rewards.c.id == reward_id))).first()
-    return RewardRow(**row._mapping) if row else None
+async def list_rewards(conn: AsyncConnection, *, now: datetime) -> list[RewardRow]:
+    """The rewards on offer: not retired, and not past the end of their validity."""
+    stmt = (
+        sa.select(rewards)
+        .where(
+            rewards.c.active,
+            sa.or_(rewards.c.valid_until.is_(None), rewards.c.valid_until > now),
+        )
+        .order_by(rewards.c.cost, rewards.c.key)
+    )
+    return [_reward(r) for r in await conn.execute(stmt)]
 
 
-async def upsert_reward(
-    conn: AsyncConnection, body: contract.CreateReward
-) -> tuple[RewardRow, bool]:
-    values = body.model_dump()
+async def reward(
+    conn: AsyncConnection, reward_id: UUID, *, for_update: bool = False
+) -> RewardRow | None:
+    stmt = sa.select(rewards).where(rewards.c.id == reward_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    return _reward(row) if row else None
+
+
+async def reward_by_key(conn: AsyncConnection, key: str) -> RewardRow | None:
+    row = (await conn.execute(sa.select(rewards).where(rewards.c.key == key))).first()
+    return _reward(row) if row else None
+
+
+async def insert_reward(
+    conn: AsyncConnection, body: contract.CreateReward, *, request_hash: str
+) -> RewardRow | None:
+    """Add the reward; ``None`` if its key was taken meanwhile."""
     row = (
         await conn.execute(
             insert(rewards)
-            .values(id=uuid.uuid4(), **values)
+            .values(id=uuid.uuid4(), request_hash=request_hash, **body.model_dump())
             .on_conflict_do_nothing(index_elements=[rewards.c.key])
             .returning(*rewards.c)
         )
     ).first()
-    if row is not None:
-        return RewardRow(**row._mapping), True
-    existing = (await conn.execute(sa.select(rewards).where(rewards.c.key == body.key))).one()
-    return RewardRow(**existing._mapping), False
+    return _reward(row) if row is not None else None
+
+
+async def update_reward(
+    conn: AsyncConnection, reward_id: UUID, changes: dict[str, Any]
+) -> RewardRow | None:
+    """Change the fields given, unless the reward is retired; ``None`` if it is not there to
+    change (unknown or retired)."""
+    stmt = sa.update(rewards).where(rewards.c.id == reward_id, rewards.c.retired_at.is_(None))
+    row = (await conn.execute(stmt.values(**changes).returning(*rewards.c))).first()
+    return _reward(row) if row is not None else None
+
+
+async def retire_reward(conn: AsyncConnection, reward_id: UUID, now: datetime) -> RewardRow | None:
+    """Take the reward off the catalogue; ``None`` if it is unknown or already retired."""
+    row = (
+        await conn.execute(
+            sa.update(rewards)
+            .where(rewards.c.id == reward_id, rewards.c.retired_at.is_(None))
+            .values(active=False, retired_at=now)
+            .returning(*rewards.c)
+        )
+    ).first()
+    return _reward(row) if row is not None else None
 
 
 async def take_stock(conn: AsyncConnection, reward_id: UUID) -> bool:
@@ -131,6 +177,26 @@ async def redemptions_of(conn: AsyncConnection, member: UUID) -> list[Redemption
         .order_by(redemptions.c.created_at)
     )
     return [RedemptionRow(**r._mapping) for r in rows]
+
+
+async def times_redeemed(conn: AsyncConnection, member: UUID, reward_id: UUID) -> int:
+    """How many times the member (and any member merged into them) redeemed the reward."""
+    count = await conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(redemptions)
+        .where(redemptions.c.reward_id == reward_id, of_member(redemptions.c.member_id, member))
+    )
+    return int(count or 0)
+
+
+async def redemptions_by_reward(conn: AsyncConnection, member: UUID) -> dict[UUID, int]:
+    """How many times the member (and any member merged into them) redeemed each reward."""
+    rows = await conn.execute(
+        sa.select(redemptions.c.reward_id, sa.func.count())
+        .where(of_member(redemptions.c.member_id, member))
+        .group_by(redemptions.c.reward_id)
+    )
+    return {reward_id: int(n) for reward_id, n in rows}
 
 
 # ---- eligibility -----------------------------------------------------------------------------

@@ -26,7 +26,12 @@ from services.loyalty.journal.entries import (
 )
 from services.loyalty.journal.settle import settle
 from services.loyalty.rewards import queries
-from services.loyalty.rewards.catalogue import current_tier, eligibility, reward_view
+from services.loyalty.rewards.catalogue import (
+    Ineligible,
+    current_tier,
+    ineligibility,
+    reward_view,
+)
 from services.loyalty.rulebook.book import RuleBook
 
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -35,6 +40,36 @@ VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 def voucher_code() -> str:
     raw = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def _refusal(refused: Ineligible, reward: queries.RewardRow, redeemed: int) -> Problem:
+    """The problem a refused redemption answers with: its code, and what a caller can act on."""
+    if refused.code is ProblemCode.REWARD_NOT_YET_AVAILABLE:
+        assert reward.valid_from is not None
+        return Problem(
+            refused.code,
+            f"this reward can be redeemed from {reward.valid_from.isoformat()}",
+            valid_from=reward.valid_from.isoformat(),
+        )
+    if refused.code is ProblemCode.REWARD_NO_LONGER_AVAILABLE:
+        assert reward.valid_until is not None
+        return Problem(
+            refused.code,
+            f"this reward could be redeemed until {reward.valid_until.isoformat()}",
+            valid_until=reward.valid_until.isoformat(),
+        )
+    if refused.code is ProblemCode.OUT_OF_STOCK:
+        return Problem(refused.code, "this reward is out of stock")
+    if refused.code is ProblemCode.REDEMPTION_LIMIT_REACHED:
+        assert reward.per_member_limit is not None
+        return Problem(
+            refused.code,
+            f"this reward is limited to {reward.per_member_limit} per member, and this member "
+            f"has redeemed it {redeemed} time{'s' if redeemed != 1 else ''}",
+            limit=reward.per_member_limit,
+            redeemed=redeemed,
+        )
+    return Problem(ProblemCode.NOT_ELIGIBLE, f"this reward is {refused.reason}")
 
 
 async def redeem_reward(
@@ -70,11 +105,10 @@ async def redeem_reward(
         if reward is None or not reward.active:
             raise NotFound(ProblemCode.REWARD_NOT_FOUND, "no such reward")
         rule_set, tier = await current_tier(conn, book, member, now)
-        eligible, reason = eligibility(reward, rule_set, tier, locale)
-        if not eligible and reward.stock is not None and reward.stock <= 0:
-            raise Problem(ProblemCode.OUT_OF_STOCK, "this reward is out of stock")
-        if not eligible:
-            raise Problem(ProblemCode.NOT_ELIGIBLE, f"this reward is {reason}")
+        redeemed = await queries.times_redeemed(conn, member, reward.id)  # under the member's lock
+        refused = ineligibility(reward, rule_set, tier, redeemed, locale, now)
+        if refused is not None:
+            raise _refusal(refused, reward, redeemed)
         account_ids = await ids_for(conn, {member: prepared})
         await settle(conn, member, account_ids, actor, now)
         try:

@@ -21,7 +21,7 @@ from services.common.http import ServiceTokens
 from services.common.settings import Settings
 from services.loyalty import contract
 from services.loyalty.api import create_app
-from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rewards.admin import create_reward
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rulebook.use_cases import publish_rule_set
 

@@ -15,7 +15,7 @@ from services.loyalty import contract
 from services.loyalty.accounts import view
 from services.loyalty.earning.earn import earn_points
 from services.loyalty.earning.jobs import run_point_jobs
-from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rewards.admin import create_reward
 from services.loyalty.rulebook.book import RuleBook
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.common.actor import SYSTEM
 from services.loyalty import contract
-from services.loyalty.rewards.catalogue import create_reward
+from services.loyalty.rewards.admin import create_reward
 
 
 async def test_fifty_concurrent_redemptions_beyond_the_balance_accept_exactly_those_that_fit(
