@@ -66,6 +66,39 @@ class LoyaltyClient(ServiceClient):
         raw = await self.call("GET", "/internal/rewards", actor=actor, params=params)
         return [contract.Reward.model_validate(r) for r in raw]
 
+    async def create_reward(
+        self, actor: Actor, body: contract.CreateReward, locale: str
+    ) -> tuple[contract.Reward, bool]:
+        """The reward, and whether it was created now (not found again by its key)."""
+        status, raw = await self.request(
+            "POST", "/internal/rewards", actor=actor, json=body, params={"locale": locale}
+        )
+        return contract.Reward.model_validate(raw), status == 201
+
+    async def update_reward(
+        self, actor: Actor, reward_id: UUID, body: contract.UpdateReward, locale: str
+    ) -> contract.Reward:
+        """Change the fields set on ``body`` (a field set to ``None`` is cleared)."""
+        return contract.Reward.model_validate(
+            await self.call(
+                "PATCH",
+                f"/internal/rewards/{reward_id}",
+                actor=actor,
+                json=body.model_dump(mode="json", exclude_unset=True),
+                params={"locale": locale},
+            )
+        )
+
+    async def retire_reward(self, actor: Actor, reward_id: UUID, locale: str) -> contract.Reward:
+        return contract.Reward.model_validate(
+            await self.call(
+                "POST",
+                f"/internal/rewards/{reward_id}/retire",
+                actor=actor,
+                params={"locale": locale},
+            )
+        )
+
     async def rulebook(self, actor: Actor, locale: str) -> contract.Rulebook:
         return contract.Rulebook.model_validate(
             await self.call("GET", "/internal/rulebook", actor=actor, params={"locale": locale})
