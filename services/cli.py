@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from enum import StrEnum
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -34,22 +37,55 @@ class Part(StrEnum):
     GATEWAY = "gateway"
 
 
-# The embedded server must outlive every use of its URL within this process.
-_EMBEDDED: list[Any] = []
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The configured PostgreSQL, or the embedded one in the local data folder while the block
+    runs: SIGTERM and SIGINT end the block cleanly, and the embedded server stops on the way out
+    (unless another process still uses it)."""
+    with _stop_on_signals():
+        if settings.database_url is not None:
+            yield settings.database_url.get_secret_value()
+            return
+        from services.common.embedded import embedded_postgres
+
+        typer.echo(
+            f"No LOYALTY_DATABASE_URL: using the embedded PostgreSQL in {settings.data_dir}/",
+            err=True,
+        )
+        with embedded_postgres(settings.data_dir) as url:
+            yield url
 
 
-def database_url(settings: Settings) -> str:
-    """The configured PostgreSQL, or the embedded one in the local data folder."""
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    from services.common.embedded import start_embedded
+#: Exit status after a clean stop: SIGTERM is an ordinary request to stop; SIGINT (Ctrl+C)
+#: keeps the shell's convention for an interrupted command.
+STOPPED_STATUS = {signal.SIGTERM: 0, signal.SIGINT: 128 + signal.SIGINT}
 
-    typer.echo(
-        f"No LOYALTY_DATABASE_URL: using the embedded PostgreSQL in {settings.data_dir}/", err=True
-    )
-    server, url = start_embedded(settings.data_dir)
-    _EMBEDDED.append(server)
-    return url
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn the first SIGTERM or SIGINT into ``SystemExit``, so that every ``finally`` runs
+    (uvicorn handles both while it serves, shuts down gracefully, then raises the signal again,
+    which lands here). Later signals are ignored while the stop is under way."""
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if stopping:
+            return
+        stopping.append(signum)
+        typer.echo(f"{signal.Signals(signum).name}: stopping", err=True)
+        raise SystemExit(STOPPED_STATUS[signal.Signals(signum)])
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in STOPPED_STATUS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if stopping:
+            typer.echo("stopped", err=True)
 
 
 def _require_secret(settings: Settings) -> str:
@@ -145,53 +181,67 @@ def serve(
     configure_logging(settings.log_level, part=part.value)
 
     if part is Part.ALL:
-        url = database_url(settings)
-        if migrate:
-            upgrade_all(url)
         secret = (
             settings.service_secret.get_secret_value()
             if settings.service_secret is not None
             else secrets.token_urlsafe(32)
         )
-        if seed:
-            credentials = asyncio.run(_seed(url))
-            _print_credentials(credentials, host, port)
-        _run(single_process_app(settings, url, secret), host, port)
+        with database(settings) as url:
+            if migrate:
+                upgrade_all(url)
+            if seed:
+                credentials = asyncio.run(_seed(url))
+                _print_credentials(credentials, host, port)
+            _run(single_process_app(settings, url, secret), host, port)
         return
 
     secret = _require_secret(settings)
-    url = database_url(settings)
+    if part is Part.GATEWAY:  # no database of its own
+        app = _gateway_app(settings, secret, identity_url, loyalty_url)
+        with _stop_on_signals():
+            _run(app, host, port)
+        return
+    with database(settings) as url:
+        _run(_service_app(part, settings, url, secret, loyalty_url, migrate), host, port)
+
+
+def _service_app(
+    part: Part, settings: Settings, url: str, secret: str, loyalty_url: str | None, migrate: bool
+) -> Any:
+    """The identity or the loyalty service, to run in a process of its own."""
+    from services.common.migrate import upgrade
+
     if part is Part.IDENTITY:
-        from services.common.migrate import upgrade
         from services.identity.api import create_app as create_identity
 
         if migrate:
             upgrade("identity", url)
-        app: Any = create_identity(
+        return create_identity(
             settings,
             database_url=url,
             service_secret=secret,
             loyalty_url=loyalty_url or settings.loyalty_url,
         )
-    elif part is Part.LOYALTY:
-        from services.common.migrate import upgrade
-        from services.loyalty.api import create_app as create_loyalty
+    from services.loyalty.api import create_app as create_loyalty
 
-        if migrate:
-            upgrade("loyalty", url)
-        app = create_loyalty(settings, database_url=url, service_secret=secret, run_jobs=True)
-    else:
-        from graphql_schema.app import create_app as create_gateway
+    if migrate:
+        upgrade("loyalty", url)
+    return create_loyalty(settings, database_url=url, service_secret=secret, run_jobs=True)
 
-        identity = identity_url or settings.identity_url
-        loyalty = loyalty_url or settings.loyalty_url
-        if not identity or not loyalty:
-            typer.echo("The gateway needs --identity-url and --loyalty-url.", err=True)
-            raise typer.Exit(code=2)
-        app = create_gateway(
-            settings, identity_url=identity, loyalty_url=loyalty, service_secret=secret
-        )
-    _run(app, host, port)
+
+def _gateway_app(
+    settings: Settings, secret: str, identity_url: str | None, loyalty_url: str | None
+) -> Any:
+    from graphql_schema.app import create_app as create_gateway
+
+    identity = identity_url or settings.identity_url
+    loyalty = loyalty_url or settings.loyalty_url
+    if not identity or not loyalty:
+        typer.echo("The gateway needs --identity-url and --loyalty-url.", err=True)
+        raise typer.Exit(code=2)
+    return create_gateway(
+        settings, identity_url=identity, loyalty_url=loyalty, service_secret=secret
+    )
 
 
 @cli.command("migrate")
@@ -199,7 +249,8 @@ def migrate_command() -> None:
     """Apply every service's migrations to the configured database."""
     settings = get_settings()
     configure_logging(settings.log_level, part="migrate")
-    upgrade_all(database_url(settings))
+    with database(settings) as url:
+        upgrade_all(url)
     typer.echo("migrations applied")
 
 
@@ -213,10 +264,8 @@ def create_admin(
     from services.identity.organisations import use_cases as identity
 
     settings = get_settings()
-    url = database_url(settings)
-    upgrade_all(url)
 
-    async def run() -> Any:
+    async def run(url: str) -> Any:
         engine = create_engine(url, pool_size=1, application_name="cli")
         try:
             return await identity.create_admin(engine, email, password)
@@ -224,7 +273,9 @@ def create_admin(
             await engine.dispose()
 
     try:
-        account = asyncio.run(run())
+        with database(settings) as url:
+            upgrade_all(url)
+            account = asyncio.run(run(url))
     except Problem as problem:
         typer.echo(f"{problem.code}: {problem.message}", err=True)
         raise typer.Exit(code=1) from None
@@ -265,10 +316,8 @@ def expire_points_command() -> None:
     a schedule inside ``serve``)."""
     settings = get_settings()
     configure_logging(settings.log_level, part="jobs")
-    url = database_url(settings)
-    upgrade_all(url)
 
-    async def run() -> Any:
+    async def run(url: str) -> Any:
         from services.loyalty.earning.jobs import run_point_jobs
 
         engine = create_engine(url, pool_size=2, application_name="expire-points")
@@ -277,7 +326,10 @@ def expire_points_command() -> None:
         finally:
             await engine.dispose()
 
-    typer.echo(asyncio.run(run()).model_dump_json())
+    with database(settings) as url:
+        upgrade_all(url)
+        outcome = asyncio.run(run(url))
+    typer.echo(outcome.model_dump_json())
 
 
 @cli.command("seed-demo")
@@ -286,9 +338,9 @@ def seed_demo_command(
 ) -> None:
     """Seed the demo programme into the configured database (once) and print its credentials."""
     settings = get_settings()
-    url = database_url(settings)
-    upgrade_all(url)
-    credentials = asyncio.run(_seed(url))
+    with database(settings) as url:
+        upgrade_all(url)
+        credentials = asyncio.run(_seed(url))
     if as_json:
         typer.echo(json.dumps(credentials))
     else:

@@ -1,5 +1,6 @@
 """The platform as separate processes on loopback ports: identity, loyalty and the gateway,
-started with the CLI as in production (``loyalty serve <part>``), sharing one database."""
+started with the CLI as in production (``loyalty serve <part>``), sharing one database; and
+``loyalty serve`` whole, as a newcomer starts it, on an embedded PostgreSQL of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from served import Served, start_serve, stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-service-secret-0123456789abcdef"
@@ -116,3 +118,25 @@ def platform(make_database: Callable[[], str]) -> Iterator[Platform]:
                 p.wait()
         for log in logs:
             log.close()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start ``loyalty serve`` processes (``serve(data_dir, *args, **env)``); whatever they leave
+    running is stopped at the end of the test."""
+    started: list[Served] = []
+
+    def start(data_dir: Path | None = None, *args: str, **extra_env: str) -> Served:
+        served = start_serve(data_dir or tmp_path / "pgdata", tmp_path / "logs", *args, **extra_env)
+        started.append(served)
+        return served
+
+    try:
+        yield start
+    finally:
+        for served in started:
+            if served.process.poll() is None:
+                served.process.kill()
+                served.process.wait()
+        for data_dir in {s.data_dir for s in started}:
+            stop_postgres(data_dir)
