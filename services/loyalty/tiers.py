@@ -55,11 +55,6 @@ class _Sums:
         return self.prefix[upper] - self.prefix[lower]
 
 
-def window_sum(entries: Sequence[StatusEntry], at: datetime, window: timedelta) -> int:
-    """Status points earned in ``(at - window, at]``."""
-    return sum(e.points for e in entries if at - window < e.at <= at)
-
-
 def _reached(rule_set: RuleSet, points: int) -> int:
     """The index of the highest tier ``points`` reach, -1 for none."""
     rank = -1
@@ -78,14 +73,15 @@ def _grace_tier(
     # The window sum only rises when an entry is earned, so its highest values over
     # [start, now] are at ``start`` or at an entry's time.
     moments = sorted({start, *(e.at for e in entries if start <= e.at <= now)})
-    best = max((_reached(rule_set, sums(t)) for t in moments), default=-1)
+    best = max(_reached(rule_set, sums(t)) for t in moments)
     if best < 0 or best <= _reached(rule_set, sums(now)):
         return best, None
     threshold = rule_set.tiers[best].threshold
-    # The moment it fell below: the first change after the last moment it qualified.
+    # The moment it fell below: the first change after the last moment it qualified (there is
+    # one, at ``now`` at the latest, since the points reach a lower tier now).
     changes = sorted(_between(start, now, entries, sums.window))
     last_ok = max(t for t in changes if sums(t) >= threshold)
-    fell = min((t for t in changes if t > last_ok and sums(t) < threshold), default=now)
+    fell = min(t for t in changes if t > last_ok and sums(t) < threshold)
     return best, fell + grace
 
 
@@ -140,7 +136,7 @@ def tier_progress(rule_set: RuleSet, entries: Sequence[StatusEntry], now: dateti
         points_to_next=upcoming.threshold - status if upcoming else None,
         points_to_keep=max(to_keep, 0),
         keep_by=keep_by,
-        qualifying_until=qualifying_until if rank > qualified else None,
+        qualifying_until=qualifying_until,
         counts_toward_en=words.counts_toward(rule_set, "en"),
         counts_toward_fr=words.counts_toward(rule_set, "fr"),
         policy_en=" ".join(words.tier_policy(rule_set, "en")),

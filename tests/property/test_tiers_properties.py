@@ -26,6 +26,11 @@ histories = st.lists(
 )
 
 
+def window_sum(entries: list[StatusEntry], at: datetime, window: timedelta) -> int:
+    """Status points earned in ``(at - window, at]``: the window's start excluded, its end kept."""
+    return sum(e.points for e in entries if at - window < e.at <= at)
+
+
 def rank(tier: rules.TierDef | None) -> int:
     return RULES.tier_rank(tier.key if tier else None)
 
@@ -34,7 +39,7 @@ def rank(tier: rules.TierDef | None) -> int:
 def test_the_status_points_are_those_of_the_window(entries: list[StatusEntry]) -> None:
     progress = tiers.tier_progress(RULES, entries, NOW)
     window = timedelta(days=RULES.tier_window_days)
-    assert progress.status_points == sum(e.points for e in entries if NOW - window < e.at <= NOW)
+    assert progress.status_points == window_sum(entries, NOW, window)
 
 
 @given(histories, st.integers(1, 3000))
@@ -73,7 +78,7 @@ def test_the_tier_held_is_at_least_the_one_the_points_reach_and_at_most_the_best
             for moment in [NOW - timedelta(days=RULES.tier_grace_days), *(e.at for e in entries)]
             if moment >= NOW - timedelta(days=RULES.tier_grace_days)
             for n, t in enumerate(RULES.tiers)
-            if tiers.window_sum(entries, moment, window) >= t.threshold
+            if window_sum(entries, moment, window) >= t.threshold
         ),
         default=-1,
     )
