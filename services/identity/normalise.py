@@ -93,9 +93,5 @@ def normalise(kind: IdentifierKind | str, raw: str) -> str:
 
 def interests(raw: list[str]) -> list[str]:
     """Lower case, trimmed, inner whitespace collapsed, duplicates dropped, first order kept."""
-    seen: dict[str, None] = {}
-    for item in raw:
-        value = " ".join(item.split()).lower()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
+    tidied = (" ".join(item.split()).lower() for item in raw)
+    return list(dict.fromkeys(value for value in tidied if value))

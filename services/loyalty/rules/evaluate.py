@@ -229,7 +229,8 @@ def reverse(
         if full or rule is None:
             back = line.points
         else:
-            assert amount is not None and refunded_amount is not None
+            # only narrows the types: a partial refund knows both amounts
+            assert amount is not None and refunded_amount is not None  # pragma: no mutate
             remaining = amount - refunded_amount
             if not conditions_hold(
                 rule, rule_set, event, MemberContext(), amount=remaining

@@ -103,3 +103,51 @@ def test_interests_are_lower_case_trimmed_and_deduplicated_in_order() -> None:
         "théâtre",
         "contemporary dance",
     ]
+
+
+def refusal(kind: IdentifierKind | str, raw: str) -> tuple[str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        normalise(kind, raw)
+    return caught.value.code, caught.value.message
+
+
+def test_each_refusal_says_what_a_valid_identifier_looks_like() -> None:
+    assert refusal("email", "a@b") == (
+        "INVALID_EMAIL",
+        "not a valid email address: The part after the @-sign is not valid. "
+        "It should have a period.",
+    )
+    assert refusal("phone", "12") == ("INVALID_PHONE", "not a valid phone number")
+    assert refusal("membership_card", "abc") == (
+        "INVALID_IDENTIFIER",
+        "a membership card number has 4 to 32 letters or digits",
+    )
+    assert refusal("ticketing_id", "") == (
+        "INVALID_IDENTIFIER",
+        "a ticketing id has 1 to 64 printable characters",
+    )
+    assert refusal("device", "x" * 201) == (
+        "INVALID_IDENTIFIER",
+        "a device id has 1 to 200 printable characters",
+    )
+    assert refusal("passport", "X123") == (
+        "INVALID_IDENTIFIER",
+        "unknown identifier kind 'passport'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "longest"),
+    [(IdentifierKind.TICKETING_ID, 64), (IdentifierKind.DEVICE, 200)],
+)
+def test_free_form_identifiers_take_one_to_their_maximum_characters(
+    kind: IdentifierKind, longest: int
+) -> None:
+    assert normalise(kind, "7") == "7"
+    assert normalise(kind, "y" * longest) == "y" * longest
+    assert refusal(kind, "y" * (longest + 1))[0] == "INVALID_IDENTIFIER"
+
+
+@pytest.mark.parametrize(("raw", "card"), [("ab-12", "AB12"), ("Z" * 32, "Z" * 32)])
+def test_a_membership_card_of_4_or_32_characters_is_accepted(raw: str, card: str) -> None:
+    assert normalise(IdentifierKind.MEMBERSHIP_CARD, raw) == card
