@@ -2,44 +2,145 @@
 field, enforces limits, and reaches the services through typed clients; it owns no tables.
 
 Routes: ``/graphql`` (POST; GET and GraphiQL only where configured), ``/healthz``, ``/readyz``
-(ready when identity and loyalty answer their ``/healthz``) and ``/metrics``.
+(ready when identity and loyalty answer their ``/healthz``) and ``/metrics``. ``/graphql`` follows
+the GraphQL over HTTP specification (see ``over_http``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from asgi_correlation_id import correlation_id
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from graphql_schema.auth import ApiKeys, TokenVerifier
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.context import Context, Services
-from graphql_schema.errors import INTERNAL, request_error_code
+from graphql_schema.errors import INTERNAL, INVALID_INPUT, request_error_code
 from graphql_schema.limits import MAX_BODY_BYTES, BodySizeLimit
+from graphql_schema.over_http import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    METHOD_NOT_ALLOWED,
+    UNSUPPORTED_MEDIA_TYPE,
+    error_body,
+    is_json_body,
+    negotiate,
+    with_charset,
+)
 from graphql_schema.schema import build_schema
 from services.common.http import ServiceTokens, base_middleware, operational_routes
 from services.common.settings import Settings
 
 
+class _Refused(Exception):
+    """A request refused before GraphQL saw it (answered in ``application/json``)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+_OPTIONAL_GET_PARAMETERS = ("operationName", "variables", "extensions")
+
+
 class GatewayView(GraphQL[Context, None]):
-    """strawberry's ASGI view, with the context built per request from the app's services."""
+    """strawberry's ASGI view, with the context built per request from the app's services, and
+    the media types and status codes of the GraphQL over HTTP specification."""
 
     def __init__(self, holder: dict[str, Services], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response = await self._answer(Request(_plain_json_content_type(scope), receive))
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            try:
+                return await self.run(request)
+            except HTTPException as e:
+                return PlainTextResponse(e.reason, status_code=e.status_code)
+        media_type = negotiate(request.headers.get("accept"))
+        if media_type is None:
+            return PlainTextResponse(
+                f"Not Acceptable: answers are {GRAPHQL_RESPONSE_JSON} or {JSON}", status_code=406
+            )
+        request.state.media_type = media_type
+        request.state.request_error = False
+        try:
+            if request.method == "POST" and not is_json_body(request.headers.get("content-type")):
+                raise _Refused(
+                    415,
+                    UNSUPPORTED_MEDIA_TYPE,
+                    f"the request body must be {JSON} (UTF-8)",
+                    {"Accept-Post": JSON},
+                )
+            response = await self.run(request)
+        except _Refused as e:
+            return _refusal(e.status, e.code, e.message, e.headers)
+        except HTTPException as e:  # not a GraphQL-over-HTTP request: bad JSON, no query...
+            return _refusal(e.status_code, INVALID_INPUT, e.reason, {})
+        response.headers["content-type"] = with_charset(media_type)
+        if request.state.request_error:
+            response.status_code = 400
+        return response
+
+    def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
+        """An empty optional parameter of a GET request is the same as none."""
+        return super().parse_query_params(
+            {k: v for k, v in params.items() if v or k not in _OPTIONAL_GET_PARAMETERS}
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "The operation's `operationName` must be a string.")
+        return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as e:
+            if isinstance(e.__cause__, InvalidOperationTypeError):
+                raise _Refused(405, METHOD_NOT_ALLOWED, e.reason, {"Allow": "POST"}) from e
+            if isinstance(e.__cause__, CannotGetOperationTypeError):
+                # a request error like a validation error: a GraphQL response tells it
+                return ExecutionResult(data=None, errors=[GraphQLError(e.reason)])
+            raise
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
@@ -47,7 +148,9 @@ class GatewayView(GraphQL[Context, None]):
         )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        """Every error carries a code, also those that never reached the schema's extensions."""
+        """Every error carries a code, also those that never reached the schema's extensions.
+        A request that failed before execution has no ``data`` in a
+        ``application/graphql-response+json`` answer (and is answered 400)."""
         response = await super().process_result(request, result)
         for error in response.get("errors") or []:
             if isinstance(error, dict):
@@ -56,6 +159,10 @@ class GatewayView(GraphQL[Context, None]):
                     extensions.setdefault("code", INTERNAL)
                 else:
                     extensions["code"] = request_error_code(str(error.get("message")), extensions)
+        nothing_ran = result.data is None and all(e.path is None for e in result.errors or ())
+        if result.errors and nothing_ran and request.state.media_type == GRAPHQL_RESPONSE_JSON:
+            response.pop("data", None)
+            request.state.request_error = True
         return response
 
 
@@ -117,15 +224,31 @@ def create_app(
         )
 
     shared = [r for r in operational_routes(lambda: None) if _path(r) in ("/healthz", "/metrics")]
+    graphql = Route("/graphql", BodySizeLimit(view, MAX_BODY_BYTES), methods=["GET", "POST"])
+    graphql.methods = {"GET", "POST"}  # Starlette adds HEAD beside GET; this view has none
     return Starlette(
-        routes=[
-            *shared,
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", BodySizeLimit(view, MAX_BODY_BYTES), methods=["GET", "POST"]),
-        ],
+        routes=[*shared, Route("/readyz", readyz, methods=["GET"]), graphql],
         middleware=base_middleware("gateway", service_secret=None, audience=None),
         lifespan=lifespan,
     )
+
+
+def _plain_json_content_type(scope: Scope) -> Scope:
+    """JSON in UTF-8, however its type is spelled (``Application/JSON; charset=UTF-8``), is
+    passed on as ``application/json``: strawberry compares the type as written."""
+    headers = [
+        (name, b"application/json")
+        if name == b"content-type" and is_json_body(value.decode("latin-1"))
+        else (name, value)
+        for name, value in scope["headers"]
+    ]
+    return {**scope, "headers": headers}
+
+
+def _refusal(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
+    response = JSONResponse(error_body(message, code), status_code=status, headers=headers)
+    response.headers["content-type"] = with_charset(JSON)
+    return response
 
 
 def _path(route: BaseRoute) -> str | None:
