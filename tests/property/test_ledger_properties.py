@@ -40,20 +40,30 @@ def test_spending_takes_exactly_the_price_from_spendable_lots_oldest_first(
     lots: list[Lot], price: int, day: int
 ) -> None:
     now = T0 + timedelta(days=day)
-    usable = ledger.spendable(lots, now)
+    # the model: released lots with points left that have not expired, oldest earned first
+    usable = sorted(
+        (
+            lt
+            for lt in lots
+            if lt.released and lt.remaining and (lt.expires_at is None or now < lt.expires_at)
+        ),
+        key=lambda lt: (lt.earned_at, lt.available_at, lt.id),
+    )
     try:
         takes = ledger.spend(lots, price, now)
     except ledger.NotEnoughPoints as short:
         assert short.available == sum(lt.remaining for lt in usable) < price
+        assert short.needed == price
         return
-    assert sum(t.points for t in takes) == price
-    by_id = {lt.id: lt for lt in usable}
-    assert all(t.lot_id in by_id and 0 < t.points <= by_id[t.lot_id].remaining for t in takes)
-    # FIFO: every lot before the last one drawn is emptied
-    order = [lt.id for lt in usable]
-    last = max(order.index(t.lot_id) for t in takes)
-    drawn = {t.lot_id: t.points for t in takes}
-    assert all(drawn.get(lid) == by_id[lid].remaining for lid in order[:last])
+    # FIFO: whole lots in that order, then what is still needed from the next one
+    expected: list[ledger.Take] = []
+    left = price
+    for lt in usable:
+        if left == 0:
+            break
+        expected.append(ledger.Take(lt.id, min(lt.remaining, left), True))
+        left -= min(lt.remaining, left)
+    assert takes == tuple(expected)
     entry = ledger.redeem_entry(MEMBER, takes)
     assert sum(p.delta for p in entry.postings) == 0
 
