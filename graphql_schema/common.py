@@ -1,10 +1,16 @@
-"""Helpers the schema areas share: parsing input into contract models, and turning a service's
-problem into a coded GraphQL error when it is not one of the operation's expected outcomes."""
+"""Helpers the schema areas' resolvers share: ids and languages to and from GraphQL, parsing
+input into contract models, and turning a service's problem into a coded GraphQL error when it
+is not one of the operation's expected outcomes.
+
+The types several areas share are in ``types``; the error machinery is in ``errors``.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypeVar
 
+import strawberry
 from pydantic import BaseModel, ValidationError
 
 from graphql_schema.clients.base import ServiceProblem
@@ -19,6 +25,23 @@ from graphql_schema.errors import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def graphql_id(value: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(str(value))
+
+
+def parse_uuid(raw: object, name: str) -> uuid.UUID:
+    """A UUID from the client (or a token's subject); anything else is ``INVALID_INPUT``."""
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise invalid_input(f"{name} must be a UUID") from None
+
+
+def locale_code(locale: Any, fallback: str = "en") -> str:
+    """The language a ``Locale`` argument asks for, ``fallback`` when none is given."""
+    return locale.value if locale is not None else fallback
 
 
 def build(model: type[M], **fields: Any) -> M:

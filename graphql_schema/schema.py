@@ -1,8 +1,9 @@
 """The public schema: the areas composed, with limits, caches and error masking.
 
-Each area of the schema (``identity``, ``loyalty``, ...) is a module with a ``Query`` and/or a
-``Mutation`` class; to plug in another area, add its module to ``AREAS``. Two areas defining the
-same field name is an error at import time.
+Each area of the schema (``members``, ``sessions``, ``organisations``, ``rules``, ``earning``,
+``accounts``, ``rewards``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
+another area, add its module to ``AREAS``. Two areas defining the same field name is an error at
+import time. What several areas share is in ``types`` (types) and ``common`` (resolver helpers).
 """
 
 from __future__ import annotations
@@ -22,14 +23,59 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from graphql_schema import identity, limits, loyalty
+from graphql_schema import (
+    accounts,
+    earning,
+    limits,
+    members,
+    organisations,
+    rewards,
+    rules,
+    sessions,
+)
 from graphql_schema.errors import PublicErrors, is_unexpected
 from services.common.settings import Settings
 
-AREAS = (identity, loyalty)
+AREAS = (members, sessions, organisations, accounts, rules, rewards, earning)
 
-Query = merge_types("Query", tuple(a.Query for a in AREAS if hasattr(a, "Query")))
-Mutation = merge_types("Mutation", tuple(a.Mutation for a in AREAS if hasattr(a, "Mutation")))
+# The operations keep the order in which they were published, which is what introspection and
+# GraphiQL's documentation show (and what ``schema.graphql`` records). An operation not listed
+# here comes after these, in the order of ``AREAS``.
+PUBLISHED_ORDER = {
+    "Query": ("me", "programme_stats", "reward_rules", "tiers", "rewards", "simulate_earn"),
+    "Mutation": (
+        "register_member",
+        "login",
+        "refresh_session",
+        "link_identifier",
+        "update_contact_preferences",
+        "merge_members",
+        "export_my_data",
+        "erase_me",
+        "create_venue",
+        "create_partner",
+        "create_staff_account",
+        "issue_partner_api_key",
+        "revoke_partner_api_key",
+        "record_earn_event",
+        "reverse_earn_event",
+        "redeem_reward",
+        "publish_rule_set",
+    ),
+}
+
+
+def _root(name: str) -> type:
+    """The areas' ``Query`` (or ``Mutation``) classes merged into one, in the published order."""
+    root = merge_types(name, tuple(getattr(a, name) for a in AREAS if hasattr(a, name)))
+    published = PUBLISHED_ORDER[name]
+    fields = root.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    fields.sort(key=lambda f: published.index(f.name) if f.name in published else len(published))
+    return root
+
+
+Query = _root("Query")
+Mutation = _root("Mutation")
 
 CACHE_SIZE = 512  # distinct documents whose parse and validation are remembered
 
