@@ -2,8 +2,10 @@
 field, enforces limits, and reaches the services through typed clients; it owns no tables.
 
 Routes: ``/graphql`` (POST; GET and GraphiQL only where configured), ``/healthz``, ``/readyz``
-(ready when identity and loyalty answer their ``/healthz``) and ``/metrics``. ``/graphql`` follows
-the GraphQL over HTTP specification (see ``over_http``).
+(ready when identity and loyalty answer their ``/healthz``), ``/metrics`` and ``/static`` (the
+files of the gateway's own pages). ``/graphql`` follows the GraphQL over HTTP specification (see
+``over_http``); GraphiQL is one of the gateway's pages (see ``pages``), which load nothing from
+elsewhere.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from graphql_schema.over_http import (
     negotiate,
     with_charset,
 )
+from graphql_schema.pages import GRAPHIQL, static_files
 from graphql_schema.schema import build_schema
 from services.common.http import ServiceTokens, base_middleware, operational_routes
 from services.common.settings import Settings
@@ -105,6 +108,11 @@ class GatewayView(GraphQL[Context, None]):
         if request.state.request_error:
             response.status_code = 400
         return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own files (not strawberry's page, which loads them from a
+        public CDN)."""
+        return GRAPHIQL.response(request)
 
     def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
         """An empty optional parameter of a GET request is the same as none."""
@@ -227,7 +235,7 @@ def create_app(
     graphql = Route("/graphql", BodySizeLimit(view, MAX_BODY_BYTES), methods=["GET", "POST"])
     graphql.methods = {"GET", "POST"}  # Starlette adds HEAD beside GET; this view has none
     return Starlette(
-        routes=[*shared, Route("/readyz", readyz, methods=["GET"]), graphql],
+        routes=[*shared, Route("/readyz", readyz, methods=["GET"]), graphql, static_files()],
         middleware=base_middleware("gateway", service_secret=None, audience=None),
         lifespan=lifespan,
     )

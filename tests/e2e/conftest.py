@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -140,3 +141,18 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
                 served.process.wait()
         for data_dir in {s.data_dir for s in started}:
             stop_postgres(data_dir)
+
+
+@pytest.fixture(scope="session")
+def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``loyalty serve`` as a newcomer starts it on a fresh clone: no settings, an embedded
+    PostgreSQL in a new data folder, the demo programme; shared by the tests that follow the
+    README. Stopped with SIGTERM at the end, as a reader would stop it."""
+    root = tmp_path_factory.mktemp("newcomer")
+    served = start_serve(root / "pgdata", root / "logs")
+    try:
+        yield served
+    finally:
+        if served.process.poll() is None:
+            served.stop(signal.SIGTERM)
+        stop_postgres(served.data_dir)
