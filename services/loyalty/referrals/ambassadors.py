@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 WINDOW = timedelta(days=90)
@@ -78,21 +78,15 @@ def in_window(converted_at: datetime, as_of: datetime) -> bool:
     return as_of - WINDOW < converted_at <= as_of
 
 
-def _figures(member_id: uuid.UUID, outcomes: list[RefereeOutcome]) -> Ambassador:
-    return Ambassador(
-        member_id=member_id,
-        rank=0,
-        score=sum(o.score for o in outcomes),
-        referees=len(outcomes),
-        stayed=sum(o.stayed for o in outcomes),
-        attended=sum(o.attended for o in outcomes),
-        returned=sum(o.returned for o in outcomes),
+def _merit(outcomes: list[RefereeOutcome]) -> tuple[int, int, int, int, int]:
+    """Score, returned, attended, stayed, and fewer referees: larger is better."""
+    return (
+        sum(o.score for o in outcomes),
+        sum(o.returned for o in outcomes),
+        sum(o.attended for o in outcomes),
+        sum(o.stayed for o in outcomes),
+        -len(outcomes),
     )
-
-
-def _merit(a: Ambassador) -> tuple[int, int, int, int, int]:
-    """Larger is better; equal merit shares a rank."""
-    return (a.score, a.returned, a.attended, a.stayed, -a.referees)
 
 
 def board(outcomes: Iterable[RefereeOutcome], as_of: datetime) -> tuple[Ambassador, ...]:
@@ -101,10 +95,16 @@ def board(outcomes: Iterable[RefereeOutcome], as_of: datetime) -> tuple[Ambassad
     for outcome in outcomes:
         if in_window(outcome.converted_at, as_of):
             by_referrer.setdefault(outcome.referrer_id, []).append(outcome)
-    lines = [_figures(member, found) for member, found in by_referrer.items()]
-    lines.sort(key=lambda a: (tuple(-m for m in _merit(a)), str(a.member_id)))
-    ranked: list[Ambassador] = []
-    for position, line in enumerate(lines, start=1):
-        tied = bool(ranked) and _merit(ranked[-1]) == _merit(line)
-        ranked.append(replace(line, rank=ranked[-1].rank if tied else position))
-    return tuple(ranked)
+    ordered = sorted(
+        by_referrer.items(),
+        key=lambda item: (tuple(-m for m in _merit(item[1])), str(item[0])),
+    )
+    lines: list[Ambassador] = []
+    previous: tuple[int, ...] = ()
+    for position, (member, found) in enumerate(ordered, start=1):
+        merit = _merit(found)
+        rank = lines[-1].rank if merit == previous else position
+        score, returned, attended, stayed, fewer = merit
+        lines.append(Ambassador(member, rank, score, -fewer, stayed, attended, returned))
+        previous = merit
+    return tuple(lines)

@@ -23,6 +23,7 @@ PAYLOAD_LENGTH = 7
 LENGTH = PAYLOAD_LENGTH + 1
 CODE_SPACE = BASE**PAYLOAD_LENGTH  # 27,512,614,111 distinct codes
 WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 1)  # distinct and non-zero modulo 31
+_VALUE = {c: n for n, c in enumerate(ALPHABET)}
 GROUP = 4
 SHARE_PARAMETER = "ref"
 _SEPARATORS = frozenset(" \t\r\n-_.\u2010\u2011\u2012\u2013\u2014\u2212\u00a0\u202f")
@@ -64,12 +65,12 @@ class InvalidCode:
 
 
 def _weighted_sum(values: list[int]) -> int:
-    return sum(w * v for w, v in zip(WEIGHTS, values, strict=False)) % BASE
+    return sum(WEIGHTS[n] * v for n, v in enumerate(values)) % BASE
 
 
 def check_character(payload: str) -> str:
     """The character that completes seven payload characters into a valid code."""
-    values = [ALPHABET.index(c) for c in payload]
+    values = [_VALUE[c] for c in payload]
     return ALPHABET[-_weighted_sum(values) % BASE]
 
 
@@ -90,7 +91,7 @@ def _problem(canonical: str) -> CodeProblem | None:
         return CodeProblem.WRONG_LENGTH
     if any(c not in ALPHABET for c in canonical):
         return CodeProblem.UNKNOWN_CHARACTER
-    if _weighted_sum([ALPHABET.index(c) for c in canonical]) != 0:
+    if _weighted_sum([_VALUE[c] for c in canonical]) != 0:
         return CodeProblem.CHECK_FAILED
     return None
 

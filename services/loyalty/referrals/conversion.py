@@ -233,9 +233,10 @@ def _settle(progress: Progress, at: datetime) -> tuple[Progress, tuple[Effect, .
     if progress.status in _LIVE and _is_self(progress):
         return _void(progress, at)
     referee = progress.referee_id
-    early = None if referee is None else progress.qualified.get(referee)
-    if progress.status is Status.JOINED and referee is not None and early is not None:
-        return _convert(progress, referee, early)
+    if progress.status is Status.JOINED and referee is not None:
+        early = progress.qualified.get(referee)
+        if early is not None:
+            return _convert(progress, referee, early)
     return progress, ()
 
 
@@ -277,12 +278,14 @@ def _merged(progress: Progress, event: MembersMerged) -> Progress:
     for member, q in progress.qualified.items():
         qualified = _earliest(qualified, _resolve(merged_into, member), q)
     referee = progress.referee_id
+    if referee is not None:
+        referee = _resolve(merged_into, referee)
     return replace(
         progress,
         merged_into=merged_into,
         qualified=qualified,
         referrer_id=_resolve(merged_into, progress.referrer_id),
-        referee_id=None if referee is None else _resolve(merged_into, referee),
+        referee_id=referee,
     )
 
 

@@ -119,6 +119,8 @@ class ReferralPolicy:
             raise ValueError("the cap must be at least 1")
         if self.consent_max_age < timedelta(0):
             raise ValueError("the consent's maximum age cannot be negative")
+        if not self.qualifying_triggers:
+            raise ValueError("at least one trigger must qualify")
         if Trigger.REFERRAL_CONVERTED in self.qualifying_triggers:
             raise ValueError("a conversion cannot qualify another conversion")
 

@@ -87,8 +87,8 @@ def status(value: Status, policy: ReferralPolicy, locale: Locale) -> str:
 
 
 def _either(items: list[str], locale: Locale) -> str:
-    if len(items) <= 1:
-        return "".join(items)
+    if len(items) == 1:
+        return items[0]
     word = "or" if locale is Locale.EN else "ou"
     if len(items) == 2:
         return f"{items[0]} {word} {items[1]}"

@@ -132,6 +132,14 @@ def test_an_ambassadors_figures_read_as_a_sentence_in_both_languages() -> None:
         "12 points pour 3 personnes parrainées : 3 encore membres, 2 venues, 0 revenue "
         "(qualité 40\u00a0%)."
     )
+    two = Ambassador(CLARA, rank=1, score=20, referees=2, stayed=2, attended=2, returned=2)
+    assert words.ambassador(two, Locale.EN) == (
+        "20 points from 2 people brought in: 2 still members, 2 attended, 2 came back (quality 100%)."
+    )
+    assert words.ambassador(two, Locale.FR) == (
+        "20 points pour 2 personnes parrainées : 2 encore membres, 2 venues, 2 revenues "
+        "(qualité 100\u00a0%)."
+    )
     one = Ambassador(BRUNO, rank=2, score=10, referees=1, stayed=1, attended=1, returned=1)
     assert words.ambassador(one, Locale.EN) == (
         "10 points from 1 person brought in: 1 still a member, 1 attended, 1 came back (quality 100%)."
