@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import create_engine
 from services.common.http import issue_service_token
+from services.identity.contract import EventType
 from services.identity.organisations import use_cases as organisations
+from services.identity.outbox import queries as outbox_queries
 from services.identity.seed import seed_demo_identity
 from services.identity.sessions import signing_keys
 from services.identity.tables import metadata
@@ -169,17 +175,60 @@ async def test_create_admin_is_idempotent_and_never_takes_a_staff_email(identity
 
 
 async def test_the_app_starts_and_stops_cleanly_with_a_relay_to_an_absent_loyalty(
-    database_url: str,
+    database_url: str, engine: AsyncEngine
 ) -> None:
     from services.common.settings import Settings
     from services.identity.api import create_app
 
+    posted: list[dict[str, Any]] = []
+
+    def absent_loyalty(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(503, text="loyalty is down")
+
+    async with engine.begin() as conn:
+        await outbox_queries.add_event(
+            conn,
+            EventType.MEMBER_REGISTERED,
+            {"member_id": str(uuid.uuid4())},
+            datetime.now(UTC),
+        )
     app = create_app(
         Settings(environment="test", relay_interval_seconds=0.05),
         database_url=database_url,
         service_secret="identity-tests-service-secret-0123456789",
         loyalty_url="http://loyalty",
-        loyalty_transport=httpx.MockTransport(lambda _: httpx.Response(503)),
+        loyalty_transport=httpx.MockTransport(absent_loyalty),
     )
     async with app.router.lifespan_context(app):
-        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://identity"
+        ) as client:
+            assert (await client.get("/healthz")).status_code == 200
+        tried: list[uuid.UUID] = []
+        rows: list[Any] = []
+        for _ in range(100):  # until an attempt is recorded (a few relay intervals)
+            await asyncio.sleep(0.05)
+            tried = [uuid.UUID(e["event_id"]) for p in posted for e in p["events"]]
+            async with engine.connect() as conn:
+                rows = list(
+                    await conn.execute(
+                        sa.text(
+                            "SELECT delivered_at, attempts, last_error FROM identity.outbox "
+                            "WHERE event_id = ANY(:ids) AND attempts > 0"
+                        ),
+                        {"ids": tried},
+                    )
+                )
+            if rows:
+                break
+        relays = [t for t in asyncio.all_tasks() if t.get_name() == "identity-outbox-relay"]
+        assert len(relays) == 1 and not relays[0].done()
+    assert relays[0].done()  # stopped with the app, not left running
+    # the events it tried stay in the outbox, each attempt recorded with loyalty's answer
+    assert rows
+    assert all(
+        (row.delivered_at, row.last_error) == (None, "HTTP 503: loyalty is down")
+        and row.attempts >= 1
+        for row in rows
+    )

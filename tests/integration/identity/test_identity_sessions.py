@@ -196,7 +196,8 @@ async def test_staff_tokens_carry_their_venues(identity) -> None:
     assert session["subject_kind"] == "staff"
     assert claims["kind"] == "staff"
     assert claims["venues"] == [venue["id"]]
-    assert (await identity.login(email, portal="member")).status_code == 401
+    wrong_portal = await identity.login(email, portal="member")
+    assert (wrong_portal.status_code, wrong_portal.json()["code"]) == (401, "INVALID_CREDENTIALS")
     refreshed = await identity.post(
         "/internal/refresh", {"refresh_token": session["refresh_token"]}
     )

@@ -172,4 +172,8 @@ async def test_history_pages_newest_first_with_cursors(loyalty: Any) -> None:
     assert seen == [5, 4, 3, 2, 1]
     assert page1["history"]["has_next_page"] and not page3["history"]["has_next_page"]
     bad = await loyalty.call("GET", f"/internal/members/{member}/account", params={"after": "zz"})
-    assert bad.status_code == 422
+    assert (bad.status_code, bad.json()["code"], bad.json()["message"]) == (
+        422,
+        "INVALID_INPUT",
+        "the cursor is not valid",
+    )

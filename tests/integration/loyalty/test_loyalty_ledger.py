@@ -45,8 +45,23 @@ async def test_a_partial_refund_takes_back_the_points_of_the_refunded_part(loyal
     response = await _reverse(loyalty, key, refunded_amount="20")
     assert response.json()["points_reversed"] == 20
     assert (await loyalty.account(member))["balance"] == 25
-    too_much = await _reverse(loyalty, "rev-part-x" + member.hex, refunded_amount="999")
-    assert too_much.status_code == 404
+
+
+async def test_a_refund_above_the_amount_paid_is_refused_and_changes_nothing(loyalty: Any) -> None:
+    member = uuid.uuid4()
+    key = "rev-over-" + member.hex
+    await loyalty.earn(member, loyalty.ticket("45"), external_id=key)
+    too_much = await _reverse(loyalty, key, refunded_amount="45.01")
+    assert too_much.status_code == 422
+    assert (too_much.json()["code"], too_much.json()["message"]) == (
+        "INVALID_INPUT",
+        "the refunded amount exceeds the original amount",
+    )
+    assert (await loyalty.account(member))["balance"] == 45
+    # the whole amount, exactly, is a full refund
+    whole = await _reverse(loyalty, key, refunded_amount="45")
+    assert (whole.status_code, whole.json()["points_reversed"]) == (201, 45)
+    assert (await loyalty.account(member))["balance"] == 0
 
 
 async def test_a_reversal_never_drives_a_balance_below_zero(loyalty: Any) -> None:
@@ -69,7 +84,12 @@ async def test_a_reversal_of_spent_points_records_the_shortfall(loyalty: Any) ->
     assert (await loyalty.redeem(member, loyalty.programme.coffee_id)).status_code == 201
     body = (await _reverse(loyalty, key)).json()
     assert (body["points_reversed"], body["shortfall"], body["balance"]) == (5, 50, 0)
-    assert "already been spent" in body["entry"]["lines"][0]["reason"] or body["shortfall"] == 50
+    assert body["entry"]["summary"] == "Reversal (refund): -5 points"
+    note = await loyalty.scalar(
+        "SELECT explanation -> 'note' ->> 'en' FROM loyalty.journal_entries WHERE id = :e",
+        e=uuid.UUID(body["entry"]["id"]),
+    )
+    assert note == "50 points had already been spent and were not taken back."
 
 
 async def test_an_unknown_earn_cannot_be_reversed(loyalty: Any) -> None:
@@ -102,7 +122,11 @@ async def test_a_member_redeems_only_for_themselves(loyalty: Any) -> None:
         "idempotency_key": "x",
     }
     response = await loyalty.call("POST", "/internal/redemptions", json=body)  # staff
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"], response.json()["message"]) == (
+        403,
+        "FORBIDDEN",
+        "only members redeem rewards",
+    )
 
 
 async def test_limited_stock_and_tier_eligibility_are_enforced(loyalty: Any) -> None:
@@ -306,4 +330,8 @@ async def test_the_liability_is_what_members_hold(loyalty: Any) -> None:
         == body["issued"] - body["reversed"] - body["redeemed"] - body["expired"]
     )
     refused = await loyalty.call("GET", "/internal/liability")
-    assert refused.status_code == 403
+    assert (refused.status_code, refused.json()["code"], refused.json()["message"]) == (
+        403,
+        "FORBIDDEN",
+        "admins only",
+    )
