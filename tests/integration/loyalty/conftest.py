@@ -219,6 +219,10 @@ async def loyalty_app(database_url: str) -> AsyncIterator[Starlette]:
 
 
 REPLICAS = 4
+# Each replica's pool holds at most twice this many connections (pool and overflow): enough for
+# the races to meet in PostgreSQL, few enough that the session's pools never exhaust the server's
+# connections (the embedded PostgreSQL allows 100), which failed races with "too many clients".
+REPLICA_POOL_SIZE = 3
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -231,7 +235,7 @@ async def replicas(
         found = []
         for _ in range(REPLICAS):
             app = create_app(
-                Settings(environment="test"),
+                Settings(environment="test", db_pool_size=REPLICA_POOL_SIZE),
                 database_url=database_url,
                 service_secret=SERVICE_SECRET,
             )
