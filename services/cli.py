@@ -10,6 +10,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from enum import StrEnum
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -190,8 +191,8 @@ def serve(
             if migrate:
                 upgrade_all(url)
             if seed:
-                credentials = asyncio.run(_seed(url))
-                _print_credentials(credentials, host, port)
+                credentials = asyncio.run(_seed(url, settings.data_dir))
+                typer.echo(demo_printout(credentials, graphiql=_graphiql(settings, host, port)))
             _run(single_process_app(settings, url, secret), host, port)
         return
 
@@ -282,32 +283,93 @@ def create_admin(
     typer.echo(account.model_dump_json() if hasattr(account, "model_dump_json") else str(account))
 
 
-async def _seed(url: str) -> dict[str, Any]:
+async def _seed(url: str, data_dir: Path) -> dict[str, Any]:
     from services.demo import seed_demo
 
     engine = create_engine(url, pool_size=2, application_name="seed")
     try:
-        return await seed_demo(engine)
+        return await seed_demo(engine, data_dir=data_dir)
     finally:
         await engine.dispose()
 
 
-def _print_credentials(credentials: dict[str, Any], host: str, port: int) -> None:
+def _graphiql(settings: Settings, host: str, port: int) -> str | None:
+    """Where a browser on this machine finds GraphiQL, if it is on."""
+    if not settings.graphiql_enabled:
+        return None
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - every interface: loopback is one of them
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
+
+
+_KEY_STATUS = {
+    "issued": (
+        "This key was issued now and is kept in {file} (only you can read it): later starts"
+        " show it again."
+    ),
+    "kept": "This key is the one kept in {file} (only you can read it) since it was issued.",
+    "replaced": (
+        "The key kept in {file} was missing or did not work with this database: this new key"
+        " replaces it there, and the earlier demo keys are revoked."
+    ),
+}
+
+
+def demo_printout(credentials: dict[str, Any], *, graphiql: str | None) -> str:
+    """How each role of the demo signs in, and the ids the README's examples use."""
+
+    def table(rows: list[tuple[str, ...]]) -> list[str]:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        return [
+            "  "
+            + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+            + "  "
+            + row[-1]
+            for row in rows
+        ]
+
+    admin = credentials["admin"]
+    [partner] = credentials["partners"]
     lines = [
         "",
-        "Demo programme (for trying things out; never use these credentials in production):",
-        f"  admin    {credentials['admin']['email']} / {credentials['admin']['password']}",
+        "Demo programme: for trying the platform out, never for production.",
+        "Sign in with the login mutation, then send its accessToken in a header:",
+        '"Authorization: Bearer <accessToken>".',
+        "",
+        "Members (login with portal MEMBER, the default):",
+        *table(
+            [
+                (m["displayName"], f"{m['email']} / {m['password']}", f"member {m['memberId']}")
+                for m in credentials["members"]
+            ]
+        ),
+        "Venue staff (login with portal: STAFF; they record points for their venue):",
+        *table(
+            [
+                (s["venueName"], f"{s['email']} / {s['password']}", f"venue {s['venueId']}")
+                for s in credentials["staff"]
+            ]
+        ),
+        "Admin (login with portal: STAFF):",
+        f"  {admin['email']} / {admin['password']}",
+        'Partner (no sign-in: send the header "X-API-Key: <key>"):',
+        f"  {partner['name']}  X-API-Key: {partner['apiKey']}  partner {partner['partnerId']}",
     ]
-    for staff in credentials["staff"]:
-        lines.append(
-            f"  staff    {staff['email']} / {staff['password']}  (venue {staff['venueId']})"
-        )
-    for partner in credentials["partners"]:
-        lines.append(f"  partner  X-API-Key: {partner['apiKey']}")
-    for member in credentials["members"]:
-        lines.append(f"  member   {member['email']} / {member['password']}")
-    lines.append(f"GraphiQL: http://{host}:{port}/graphql")
-    typer.echo("\n".join(lines))
+    status = _KEY_STATUS.get(partner.get("apiKeyStatus", ""))
+    if status and "apiKeyFile" in partner:
+        lines.append("  " + status.format(file=partner["apiKeyFile"]))
+    lines += [
+        "Rewards:",
+        *table(
+            [
+                (r["key"], f"{r['cost']} points", f"reward {r['rewardId']}")
+                for r in credentials["rewards"]
+            ]
+        ),
+    ]
+    if graphiql:
+        lines.append(f"GraphiQL: {graphiql}  (headers go in its Headers tab)")
+    return "\n".join(lines)
 
 
 @cli.command("expire-points")
@@ -336,15 +398,18 @@ def expire_points_command() -> None:
 def seed_demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
 ) -> None:
-    """Seed the demo programme into the configured database (once) and print its credentials."""
+    """Seed the demo programme into the configured database (once) and print how to sign in."""
     settings = get_settings()
     with database(settings) as url:
         upgrade_all(url)
-        credentials = asyncio.run(_seed(url))
+        credentials = asyncio.run(_seed(url, settings.data_dir))
     if as_json:
         typer.echo(json.dumps(credentials))
     else:
-        _print_credentials(credentials, "127.0.0.1", 8000)
+        typer.echo(
+            "The demo programme is in the database (seeded once: a second run adds nothing)."
+        )
+        typer.echo(demo_printout(credentials, graphiql=None))
 
 
 def main() -> None:

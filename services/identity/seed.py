@@ -92,8 +92,9 @@ MEMBERS = (
 )
 
 
-async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
-    """Seed once; return the demo credentials (a fresh partner API key on every call)."""
+async def seed_demo_identity(engine: AsyncEngine, *, api_key: bool = True) -> dict[str, Any]:
+    """Seed once; return the demo credentials (a fresh partner API key on every call, unless
+    ``api_key=False``: the caller then looks after the partner's key)."""
     await create_admin(engine, ADMIN_EMAIL, ADMIN_PASSWORD)
 
     staff: list[dict[str, str]] = []
@@ -126,12 +127,14 @@ async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
             contract.CreatePartner(name=PARTNER_NAME, external_id=PARTNER_EXTERNAL_ID),
         )
     ).value
-    issued = (
-        await issue_api_key(
-            engine, SEED_ACTOR, partner.id, contract.IssueApiKey(label=DEMO_KEY_LABEL)
-        )
-    ).value
-    assert issued.secret is not None
+    secret = None
+    if api_key:
+        secret = (
+            await issue_api_key(
+                engine, SEED_ACTOR, partner.id, contract.IssueApiKey(label=DEMO_KEY_LABEL)
+            )
+        ).value.secret
+        assert secret is not None
 
     members: list[dict[str, str]] = []
     for demo_member in MEMBERS:
@@ -172,6 +175,6 @@ async def seed_demo_identity(engine: AsyncEngine) -> dict[str, Any]:
     return {
         "admin": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
         "staff": staff,
-        "partners": [{"partnerId": str(partner.id), "apiKey": issued.secret}],
+        "partners": [{"partnerId": str(partner.id), "apiKey": secret}],
         "members": members,
     }

@@ -37,10 +37,11 @@ class Platform:
     demo: dict[str, Any]
 
 
-def _env(url: str) -> dict[str, str]:
+def _env(url: str, data_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
         "LOYALTY_DATABASE_URL": url,
+        "LOYALTY_DATA_DIR": str(data_dir),  # where seed-demo keeps the partner's key
         "LOYALTY_SERVICE_SECRET": SECRET,
         "LOYALTY_ENVIRONMENT": "test",
         "LOYALTY_PASSWORD_HASH_COST": "low",
@@ -50,13 +51,16 @@ def _env(url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def platform(make_database: Callable[[], str]) -> Iterator[Platform]:
+def platform(
+    make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
     url = make_database()
+    data_dir = tmp_path_factory.mktemp("platform")
     cli = [sys.executable, "-m", "services.cli"]
     seeded = subprocess.run(
         [*cli, "seed-demo", "--json"],
         cwd=ROOT,
-        env=_env(url),
+        env=_env(url, data_dir),
         capture_output=True,
         text=True,
         check=True,
@@ -89,7 +93,9 @@ def platform(make_database: Callable[[], str]) -> Iterator[Platform]:
     ]
     logs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 (closed in finally)
     processes = [
-        subprocess.Popen(c, cwd=ROOT, env=_env(url), stdout=subprocess.DEVNULL, stderr=log)
+        subprocess.Popen(
+            c, cwd=ROOT, env=_env(url, data_dir), stdout=subprocess.DEVNULL, stderr=log
+        )
         for c, log in zip(commands, logs, strict=True)
     ]
     try:
