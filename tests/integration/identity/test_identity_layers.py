@@ -1,12 +1,18 @@
 """Checks made twice, each reached on its own: a merged member's sessions end because the merge
 revokes their refresh tokens, and also because a refresh refuses a member who is no longer
-active. Each test takes one layer away by hand, so removing the other one fails it."""
+active. Each test takes one layer away by hand, so removing the other one fails it.
+
+Venue scope is the other shared check: identity names a staff account's venues in its tokens
+(here), and the loyalty service refuses staff acting for any other venue (in the loyalty
+service's own layer tests)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+
+from services.identity.tokens import decode_access_token
 
 
 async def _sql(identity: Any, statement: str, **params: Any) -> Any:
@@ -91,3 +97,40 @@ async def test_a_member_no_longer_active_is_refused_even_with_a_live_token(ident
     assert live == [(1,)]
 
     assert await _refresh(identity, token) == (401, "REFRESH_TOKEN_INVALID")
+
+
+async def test_a_staff_token_names_the_venues_the_account_works_for_at_each_refresh(
+    identity: Any,
+) -> None:
+    venues = [
+        (await identity.post("/internal/venues", {"name": name}, actor=identity.ADMIN)).json()
+        for name in ("Salle Rouge", "Salle Verte")
+    ]
+    email = identity.unique_email("staff")
+    created = await identity.post(
+        "/internal/staff",
+        {"email": email, "password": identity.PASSWORD, "venue_ids": [v["id"] for v in venues]},
+        actor=identity.ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    keys = (await identity.client.get("/.well-known/jwks.json")).json()
+
+    def venues_of(session: dict[str, Any]) -> list[str]:
+        claims = decode_access_token(
+            session["access_token"], keys, issuer="loyalty-identity", audience="loyalty-gateway"
+        )
+        return sorted(claims["venues"])
+
+    session = (await identity.login(email, portal="staff")).json()
+    assert venues_of(session) == sorted(v["id"] for v in venues)
+    # the account leaves one venue: the next token no longer names it
+    await _sql(
+        identity,
+        "DELETE FROM identity.account_venues WHERE venue_id = CAST(:v AS uuid) RETURNING venue_id",
+        v=venues[0]["id"],
+    )
+    refreshed = await identity.post(
+        "/internal/refresh", {"refresh_token": session["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert venues_of(refreshed.json()) == [venues[1]["id"]]
