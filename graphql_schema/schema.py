@@ -61,6 +61,9 @@ PUBLISHED_ORDER = {
         "reverse_earn_event",
         "redeem_reward",
         "publish_rule_set",
+        "create_reward",
+        "update_reward",
+        "retire_reward",
     ),
 }
 

@@ -261,6 +261,7 @@ class Reward(Model):
     key: str
     title: str  # in the locale asked for
     description: str
+    texts: RewardTexts  # both languages, for those who manage the catalogue
     cost: int
     stock: int | None
     min_tier: str | None
@@ -271,7 +272,6 @@ class Reward(Model):
     valid_from: datetime | None = None  # inclusive
     valid_until: datetime | None = None  # exclusive
     retired_at: datetime | None = None
-    texts: RewardTexts | None = None  # both languages, for those who manage the catalogue
     redeemed_by_member: int | None = None  # for the member asked about
 
 
