@@ -70,18 +70,17 @@ def _grace_tier(
     """The highest tier reached at any moment of the grace period, and when its grace ends."""
     grace = timedelta(days=rule_set.tier_grace_days)
     start = now - grace
-    # The window sum only rises when an entry is earned, so its highest values over
-    # [start, now] are at ``start`` or at an entry's time.
-    moments = sorted({start, *(e.at for e in entries if start <= e.at <= now)})
-    best = max(_reached(rule_set, sums(t)) for t in moments)
+    # The window sum only changes when points are earned or leave the window, so its values over
+    # [start, now] are those at ``start`` and at each such change.
+    changes = sorted(_between(start, now, entries, sums.window))
+    best = max(_reached(rule_set, sums(t)) for t in changes)
     if best < 0 or best <= _reached(rule_set, sums(now)):
         return best, None
     threshold = rule_set.tiers[best].threshold
     # The moment it fell below: the first change after the last moment it qualified (there is
     # one, at ``now`` at the latest, since the points reach a lower tier now).
-    changes = sorted(_between(start, now, entries, sums.window))
     last_ok = max(t for t in changes if sums(t) >= threshold)
-    fell = min(t for t in changes if t > last_ok and sums(t) < threshold)
+    fell = min(t for t in changes if t > last_ok)
     return best, fell + grace
 
 

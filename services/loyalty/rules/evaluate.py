@@ -191,14 +191,11 @@ def evaluate(rule_set: RuleSet, event: Event, member: MemberContext) -> Award:
         if allowed > 0:
             lines[rule.key] = _line(rule, rule_set, event, allowed, capped)
     base_total = sum(line.points for line in lines.values())
-    multipliers: list[tuple[Rule, int]] = []
-    for rule in applicable:
-        if isinstance(rule.award, Multiplier) and base_total > 0:
-            extra = int(
-                (base_total * (rule.award.factor - 1)).to_integral_value(rounding=ROUND_FLOOR)
-            )
-            if extra > 0:
-                multipliers.append((rule, extra))
+    multipliers = [
+        (rule, int((base_total * (rule.award.factor - 1)).to_integral_value(rounding=ROUND_FLOOR)))
+        for rule in applicable
+        if isinstance(rule.award, Multiplier)
+    ]
     taken = {r.exclusive_group for r, _ in chosen if r.key in lines and r.exclusive_group}
     multipliers = [
         (r, p)

@@ -202,7 +202,7 @@ def parse_rule_set(document: Mapping[str, Any]) -> RuleSet:
         return RuleSet.model_validate(dict(document))
     except ValidationError as exc:
         errors = []
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             errors.append(f"{where}: {message}" if where else message)

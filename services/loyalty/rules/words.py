@@ -74,7 +74,7 @@ def number(value: Decimal | int, lang: str) -> str:
 
 
 def factor_text(factor: Decimal, lang: str) -> str:
-    text = format(factor.normalize(), "f")
+    text = f"{factor.normalize():f}"
     return text if english(lang) else text.replace(".", ",")
 
 
@@ -108,11 +108,10 @@ def _moment(d: datetime, zone: str, lang: str) -> str:
 
 
 def _join(items: Sequence[str], lang: str) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    last = " and " if english(lang) else " et "
-    return ", ".join(items[:-1]) + last + items[-1]
+    *rest, last = items
+    if not rest:
+        return last
+    return ", ".join(rest) + (" and " if english(lang) else " et ") + last
 
 
 def award_phrase(rule: Rule, currency: str, lang: str) -> str:
@@ -162,8 +161,9 @@ def condition_phrases(rule: Rule, rule_set: RuleSet, lang: str) -> list[str]:
             else f"dans {'le lieu participant' if n == 1 else f'les {n} lieux participants'} uniquement"
         )
     if c.min_tier:
-        tier = next((t for t in rule_set.tiers if t.key == c.min_tier), None)
-        name = (tier.name_en if en else tier.name_fr) if tier else c.min_tier
+        # the rule set refuses a rule whose minimum tier it does not define
+        tier = next(t for t in rule_set.tiers if t.key == c.min_tier)
+        name = tier.name_en if en else tier.name_fr
         out.append(
             f"for members of the {name} tier and above"
             if en
@@ -275,7 +275,8 @@ def reason(
             if en
             else f"{money(amount, rule_set.currency, lang)} à {points(a.points, lang)} par tranche de {money(a.per, rule_set.currency, lang)}, {ROUNDING[lang][a.rounding]}"
         )
-    elif isinstance(a, Multiplier) and base is not None:
+    elif base is not None:  # only a multiplier's line has a base
+        assert isinstance(a, Multiplier)  # pragma: no mutate
         how = (
             f"{points(base, lang)} multiplied by {factor_text(a.factor, lang)}"
             if en

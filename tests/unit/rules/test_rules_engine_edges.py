@@ -101,7 +101,8 @@ def test_a_line_without_a_pending_period_is_available_at_once() -> None:
 
 def test_a_monthly_cap_counts_only_the_rule_s_own_points() -> None:
     monthly = programme(rule("monthly", FIXED, caps={"per_month": 25}))
-    assert lines(monthly, purchase(), awarded_this_month={"other": 20}) == [("monthly", 10)]
+    exactly = programme(rule("exactly", FIXED, caps={"per_month": 10}))
+    assert lines(exactly, purchase(), awarded_this_month={"other": 20}) == [("exactly", 10)]
     assert lines(monthly, purchase(), awarded_this_month={"monthly": 20}) == [("monthly", 5)]
     assert lines(monthly, purchase(), awarded_today={"monthly": 20}) == [("monthly", 10)]
 

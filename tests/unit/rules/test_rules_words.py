@@ -147,7 +147,7 @@ TABLE = rule_set(
         pending_days=1,
         counts_for_status=False,
     ),
-    rule("month", "purchase", fixed(2), caps={"per_month": 1}, pending_days=7),
+    rule("month", "purchase", fixed(2), caps={"per_month": 1}, pending_days=2),
 )
 
 DESCRIPTIONS = [
@@ -279,9 +279,9 @@ DESCRIPTIONS = [
     (
         "month",
         "Month: 2 points for a purchase. At most 1 point a month. The points can be used "
-        "7 days later. Counts toward your tier.",
+        "2 days later. Counts toward your tier.",
         "Règle month : 2 points pour un achat. Au plus 1 point par mois. Les points sont "
-        "utilisables 7 jours plus tard. Compte pour votre niveau.",
+        "utilisables 2 jours plus tard. Compte pour votre niveau.",
     ),
 ]
 
@@ -410,6 +410,7 @@ def test_factors_drop_trailing_zeros_and_use_each_language_s_decimal_mark() -> N
     assert words.factor_text(Decimal("1.50"), "en") == "1.5"
     assert words.factor_text(Decimal("1.50"), "fr") == "1,5"
     assert words.factor_text(Decimal("2.0"), "fr") == "2"
+    assert words.factor_text(Decimal("10"), "en") == "10"  # not 1E+1
 
 
 @pytest.mark.parametrize("language", ["EN", "de", "", "fr-FR"])
