@@ -106,6 +106,8 @@ class EarnEvent(Model):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     category: Slug | None = None
     venue_id: UUID | None = None
+    # the production booked (a purchase) or attended (attendance), as the ticketing system names it
+    production_id: ExternalId | None = None
 
 
 class RecordEarn(Model):
