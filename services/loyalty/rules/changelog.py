@@ -7,6 +7,7 @@ earnings, it is treated as if it did.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -55,10 +56,9 @@ def _cap_not_lower(old: int | None, new: int | None) -> bool:
     return new is None or (old is not None and new >= old)
 
 
-def _broader(
-    old: Conditions, new: Conditions, rule_set_old: RuleSet, rule_set_new: RuleSet
-) -> bool:
+def _broader(old: Conditions, new: Conditions, rule_set_new: RuleSet) -> bool:
     """Whether every event the old conditions accept, the new ones accept too."""
+    tiers = [t.key for t in rule_set_new.tiers]
 
     def wider_set(
         a: frozenset[str] | frozenset[int] | None, b: frozenset[str] | frozenset[int] | None
@@ -79,16 +79,7 @@ def _broader(
         and wider_set(old.weekdays, new.weekdays)
         and (
             new.min_tier is None
-            or (
-                old.min_tier is not None
-                and rule_set_new.tiers
-                and [t.key for t in rule_set_new.tiers].index(new.min_tier)
-                <= (
-                    [t.key for t in rule_set_new.tiers].index(old.min_tier)
-                    if old.min_tier in [t.key for t in rule_set_new.tiers]
-                    else -1
-                )
-            )
+            or (old.min_tier in tiers and tiers.index(new.min_tier) <= tiers.index(old.min_tier))
         )
         and (
             new.local_time_from is None
@@ -112,25 +103,29 @@ def _broader(
     )
 
 
-def _rule_lowered(old: Rule, new: Rule, previous: RuleSet, current: RuleSet) -> bool:
+def _rule_lowered(old: Rule, new: Rule, current: RuleSet) -> bool:
     return not (
         old.trigger is new.trigger
         and _award_not_lower(old, new)
         and _cap_not_lower(old.caps.per_day, new.caps.per_day)
         and _cap_not_lower(old.caps.per_month, new.caps.per_month)
-        and _broader(old.conditions, new.conditions, previous, current)
+        and _broader(old.conditions, new.conditions, current)
         and new.pending_days <= old.pending_days
         and (new.counts_for_status or not old.counts_for_status)
         and (new.exclusive_group is None or new.exclusive_group == old.exclusive_group)
     )
 
 
+def _life(expiry_months: int | None) -> float:
+    """How long points live, in months (for ever without expiry)."""
+    return math.inf if expiry_months is None else expiry_months
+
+
 def _policy_changes(previous: RuleSet, new: RuleSet) -> list[Change]:
     changes: list[Change] = []
-    if previous.expiry_months != new.expiry_months:
-        shorter = new.expiry_months is not None and (
-            previous.expiry_months is None or new.expiry_months < previous.expiry_months
-        )
+    before, after = _life(previous.expiry_months), _life(new.expiry_months)
+    shorter, longer = after < before, after > before
+    if shorter or longer:
         changes.append(
             Change(
                 "policy",
@@ -195,7 +190,7 @@ def diff(previous: RuleSet | None, new: RuleSet) -> tuple[Change, ...]:
                 )
             )
         elif old != rule:
-            lowers = _rule_lowered(old, rule, previous, new)
+            lowers = _rule_lowered(old, rule, new)
             changes.append(
                 Change(
                     "changed",

@@ -152,6 +152,13 @@ CHANGES = [
         "boost",
         True,
     ),
+    ("the same factor", with_rule("boost", title_en="Extra boost"), "boost", False),
+    (
+        "from fixed to per unit",
+        with_rule("shows", award={"kind": "per_unit", "points": 1, "per": "1", "rounding": "up"}),
+        "shows",
+        True,
+    ),
     (
         "another kind of award",
         with_rule("shows", award={"kind": "multiplier", "factor": "2"}),
@@ -277,6 +284,19 @@ def test_a_rule_change_lowers_earnings_unless_every_event_earns_at_least_as_much
     new: rules.RuleSet, key: str, lower: bool
 ) -> None:
     assert lowers(new) == [("changed", key, lower)]
+
+
+def test_a_higher_rate_in_finer_units_does_not_lower_earnings() -> None:
+    coarse = document()
+    coarse["rules"][0] = tickets(
+        award={"kind": "per_unit", "points": 4, "per": "2", "rounding": "half_up"}
+    )
+    finer = document(version=2)
+    finer["rules"][0] = tickets(
+        award={"kind": "per_unit", "points": 3, "per": "1", "rounding": "half_up"}
+    )
+    changes = rules.diff(rules.parse_rule_set(coarse), rules.parse_rule_set(finer))
+    assert [(c.rule_key, c.lowers_earnings) for c in changes] == [("tickets", False)]
 
 
 def test_a_first_tier_condition_from_an_unknown_tier_counts_as_lower() -> None:
