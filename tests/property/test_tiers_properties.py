@@ -84,3 +84,33 @@ def test_the_tier_held_is_at_least_the_one_the_points_reach_and_at_most_the_best
     )
     assert reached_now <= rank(progress.current) <= max(best_in_grace, reached_now)
     assert tiers.current_tier(RULES, entries, NOW) == progress.current
+
+
+@given(st.sampled_from(RULES.tiers), st.integers(-1, 1), st.integers(0, 364))
+def test_a_tier_is_held_from_exactly_its_threshold(
+    tier: rules.TierDef, offset: int, age_days: int
+) -> None:
+    points = tier.threshold + offset
+    entries = [StatusEntry(NOW - timedelta(days=age_days), points)]
+    held = tiers.current_tier(RULES, entries, NOW)
+    assert (rank(held) >= RULES.tier_rank(tier.key)) == (offset >= 0)
+
+
+@given(st.data(), st.sampled_from(RULES.tiers), st.integers(-1, 1), st.integers(1, 363))
+def test_keeping_a_tier_needs_exactly_what_is_missing_when_old_points_leave(
+    data: st.DataObject, tier: rules.TierDef, offset: int, leaving_in: int
+) -> None:
+    window = timedelta(days=RULES.tier_window_days)
+    staying = tier.threshold + offset  # exactly the threshold, one short, or one over
+    above = (
+        RULES.tiers[RULES.tier_rank(tier.key) + 1].threshold if tier != RULES.tiers[-1] else None
+    )
+    leaving = data.draw(st.integers(1, (above - staying - 1) if above else 5000))
+    old = StatusEntry(NOW - window + timedelta(days=leaving_in), leaving)
+    recent = StatusEntry(NOW - timedelta(days=1), staying)
+    progress = tiers.tier_progress(RULES, [old, recent], NOW)
+    assert progress.current == tier
+    if offset >= 0:  # enough stays: nothing is needed until the recent points leave too
+        assert (progress.points_to_keep, progress.keep_by) == (tier.threshold, recent.at + window)
+    else:
+        assert (progress.points_to_keep, progress.keep_by) == (1, old.at + window)
