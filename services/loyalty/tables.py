@@ -71,6 +71,7 @@ journal_entries = sa.Table(
     sa.Column("event", JSONB, nullable=True),
     sa.Column("explanation", JSONB, nullable=False),
     sa.Column("request_hash", sa.Text, nullable=True),
+    sa.Column("production_id", sa.Text, nullable=True),
 )
 
 postings = sa.Table(

@@ -70,6 +70,14 @@ def source_of(actor: Actor, venue_id: UUID | None) -> str:
     raise Forbidden(ProblemCode.FORBIDDEN, "only venues, partners and admins record points")
 
 
+def fingerprinted(body: contract.RecordEarn) -> dict[str, object]:
+    """What an earn's fingerprint covers: the request, without a production it does not name (so
+    earns recorded before events could name one keep their fingerprint)."""
+    if body.event.production_id is None:
+        return body.model_dump(mode="json", exclude={"event": {"production_id"}})
+    return body.model_dump(mode="json")
+
+
 def _check_time(occurred_at: datetime, now: datetime) -> None:
     if occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at must carry a time zone offset")
@@ -101,7 +109,7 @@ async def earn_points(
     if body.event.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at must carry a time zone offset")
     source = source_of(actor, body.event.venue_id)
-    fingerprint = request_hash(body.model_dump(mode="json"))
+    fingerprint = request_hash(fingerprinted(body))
     async with (turns or NO_TURNS).turn(body.member_id), engine.connect() as raw:
         conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
         for _ in range(OPTIMISTIC_ATTEMPTS):

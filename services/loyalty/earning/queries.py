@@ -156,9 +156,10 @@ _WRITE_EARN = sa.text(
     ), entry AS (
         INSERT INTO loyalty.journal_entries
             (id, kind, source, external_id, member_id, points, occurred_at, actor, rule_version,
-             event, explanation, request_hash)
+             event, explanation, request_hash, production_id)
         SELECT :id, 'earn', :source, :external_id, :member, :points, :occurred_at, :actor,
-               :rule_version, CAST(:event AS jsonb), CAST(:explanation AS jsonb), :request_hash
+               :rule_version, CAST(:event AS jsonb), CAST(:explanation AS jsonb), :request_hash,
+               :production_id
           FROM guard
         ON CONFLICT (source, external_id) DO NOTHING
         RETURNING *
@@ -227,6 +228,7 @@ async def write_earn(
                 "event": json.dumps(event),
                 "explanation": json.dumps(explanation),
                 "request_hash": request_hash,
+                "production_id": event.get("production_id"),
                 "accounts": [a for a, _ in postings],
                 "deltas": [d for _, d in postings],
                 "line_keys": [k for k, _, _ in lines],

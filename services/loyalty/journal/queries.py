@@ -132,6 +132,7 @@ class EntryRow:
     event: dict[str, Any] | None
     explanation: dict[str, Any]
     request_hash: str | None
+    production_id: str | None = None  # the production an earn booked or attended
 
 
 def entry_row(row: sa.Row[Any]) -> EntryRow:
