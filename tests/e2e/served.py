@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,6 @@ class Served:
     data_dir: Path
     stdout: Path
     stderr: Path
-    env: dict[str, str] = field(repr=False)
 
     def output(self) -> str:
         return self.stdout.read_text()
@@ -99,7 +98,7 @@ def start_serve(data_dir: Path, logs: Path, *args: str, **extra_env: str) -> Ser
             stdout=out,
             stderr=err,
         )
-    served = Served(process, f"http://127.0.0.1:{port}", data_dir, stdout, stderr, env)
+    served = Served(process, f"http://127.0.0.1:{port}", data_dir, stdout, stderr)
     deadline = time.monotonic() + READY_SECONDS
     while True:
         try:

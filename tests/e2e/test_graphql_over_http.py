@@ -229,3 +229,31 @@ def test_another_method_is_405_and_says_which_are_allowed(platform: Any) -> None
     response = httpx.put(f"{platform.gateway}/graphql", json=TYPENAME)
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
+
+
+def test_in_development_a_get_query_runs_in_the_negotiated_media_type(newcomer: Any) -> None:
+    response = httpx.get(
+        f"{newcomer.url}/graphql",
+        params={"query": "{ __typename }", "operationName": "", "variables": ""},
+        headers={"accept": NEW},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == GRAPHQL_RESPONSE
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_in_development_a_mutation_over_get_is_405_and_never_runs(newcomer: Any) -> None:
+    response = httpx.get(
+        f"{newcomer.url}/graphql",
+        params={"query": "mutation { eraseMe { erasedAt } }"},
+        headers={"accept": NEW},
+    )
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "mutations are not allowed when using GET",
+                "extensions": {"code": "METHOD_NOT_ALLOWED"},
+            }
+        ]
+    }
