@@ -1,21 +1,24 @@
 # strawberry's field decorators with arguments are typed as returning Any:
 # mypy: disable-error-code="untyped-decorator"
 """Points accounts: the member's account (``me { account }``: balance, pending points, tier,
-progress and history) and, for admins, the programme's figures read from the ledger."""
+progress and history) and the programme's figures: for admins, those read from the ledger; for
+admins and venue staff, the experiences' (built in ``experiences``, the one area this imports)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
 import strawberry
 
 from graphql_schema.clients.base import ServiceProblem
-from graphql_schema.common import unexpected
+from graphql_schema.common import locale_code, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import invalid_input
+from graphql_schema.experiences import ExperienceStats, experience_stats
 from graphql_schema.loaders import AccountPage
-from graphql_schema.types import LedgerEntry, Tier
+from graphql_schema.types import LedgerEntry, Locale, Tier
 from services.common.actor import ActorKind
 from services.loyalty import contract as lc
 
@@ -122,16 +125,59 @@ class Account:
         )
 
 
-@strawberry.type(description="The programme's points, as its ledger has them now.")
+@strawberry.type(
+    description="The programme's figures: its points, as the ledger has them now (admins), and "
+    "its experiences (admins for every venue, venue staff for their own)."
+)
 class ProgrammeStats:
-    outstanding_points: int = strawberry.field(
-        description="Points members hold, spendable or pending: the programme's liability."
+    fetched: strawberry.Private[dict[str, asyncio.Future[lc.Liability]]]
+
+    async def _ledger(self, info: Info) -> lc.Liability:
+        """The ledger's figures, for admins only, fetched once for all the fields asking."""
+        principal = await info.context.require(ActorKind.ADMIN)
+        if "ledger" not in self.fetched:
+            self.fetched["ledger"] = asyncio.ensure_future(
+                info.context.loyalty.liability(principal.actor)
+            )
+        try:
+            return await self.fetched["ledger"]
+        except ServiceProblem as problem:
+            raise unexpected(problem) from None
+
+    @strawberry.field(
+        description="Admins: points members hold, spendable or pending: the programme's liability."
     )
-    issued_points: int
-    redeemed_points: int
-    expired_points: int
-    reversed_points: int
-    as_of: dt.datetime
+    async def outstanding_points(self, info: Info) -> int:
+        return (await self._ledger(info)).outstanding
+
+    @strawberry.field(description="Admins.")
+    async def issued_points(self, info: Info) -> int:
+        return (await self._ledger(info)).issued
+
+    @strawberry.field(description="Admins.")
+    async def redeemed_points(self, info: Info) -> int:
+        return (await self._ledger(info)).redeemed
+
+    @strawberry.field(description="Admins.")
+    async def expired_points(self, info: Info) -> int:
+        return (await self._ledger(info)).expired
+
+    @strawberry.field(description="Admins.")
+    async def reversed_points(self, info: Info) -> int:
+        return (await self._ledger(info)).reversed
+
+    @strawberry.field(description="Admins: when the ledger's figures were read.")
+    async def as_of(self, info: Info) -> dt.datetime:
+        return (await self._ledger(info)).as_of
+
+    @strawberry.field(
+        description="Invitations, attendance, guests, suppressions by reason and the evening's "
+        "score, per venue and per experience; staff see their own venues."
+    )
+    async def experiences(
+        self, info: Info, venue_id: strawberry.ID | None = None, locale: Locale | None = None
+    ) -> ExperienceStats:
+        return await experience_stats(info, venue_id, locale_code(locale))
 
 
 # ---- resolvers -------------------------------------------------------------------------------
@@ -139,18 +185,10 @@ class ProgrammeStats:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Admins: the programme's figures, read from the ledger.")
+    @strawberry.field(
+        description="The programme's figures: admins see everything; venue staff the "
+        "experiences of their venues."
+    )
     async def programme_stats(self, info: Info) -> ProgrammeStats:
-        principal = await info.context.require(ActorKind.ADMIN)
-        try:
-            figures = await info.context.loyalty.liability(principal.actor)
-        except ServiceProblem as problem:
-            raise unexpected(problem) from None
-        return ProgrammeStats(
-            outstanding_points=figures.outstanding,
-            issued_points=figures.issued,
-            redeemed_points=figures.redeemed,
-            expired_points=figures.expired,
-            reversed_points=figures.reversed,
-            as_of=figures.as_of,
-        )
+        await info.context.require(ActorKind.ADMIN, ActorKind.STAFF)
+        return ProgrammeStats(fetched={})

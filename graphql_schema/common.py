@@ -8,7 +8,7 @@ The types several areas share are in ``types``; the error machinery is in ``erro
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,9 @@ from graphql_schema.errors import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+if TYPE_CHECKING:
+    from graphql_schema.context import Info
 
 
 def graphql_id(value: uuid.UUID) -> strawberry.ID:
@@ -75,3 +78,11 @@ def unexpected(problem: ServiceProblem) -> ApiError:
     if problem.status == 429:
         return ApiError(RATE_LIMITED, problem.message, reason=problem.code, **details)
     return ApiError(problem.code, problem.message, **details)  # a conflict, by its own code
+
+
+async def venue_name(info: Info, venue_id: uuid.UUID) -> str | None:
+    """A venue's name, through the request's loader (``None`` if identity has no such venue)."""
+    try:
+        return (await info.context.loaders.venue.load(venue_id)).name
+    except ServiceProblem:
+        return None

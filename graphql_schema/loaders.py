@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
-from services.common.actor import Actor
+from services.common.actor import SYSTEM, Actor
 from services.identity import contract as ic
 from services.loyalty import contract as lc
 
@@ -34,6 +34,11 @@ class Loaders:
     """Member profiles, as the caller may see them (identity resolves merged ids)."""
     account: DataLoader[AccountPage, lc.Account]
     """Points accounts, one call per distinct page asked for."""
+    display_name: DataLoader[UUID, str | None]
+    """Members' display names, read by the gateway itself (not as the caller): only for answers
+    the caller may already see, such as a check-in at their own venue's door."""
+    venue: DataLoader[UUID, ic.Venue]
+    """Venues (their names), which anyone signed in may read."""
 
 
 def _each(
@@ -59,7 +64,12 @@ def create_loaders(
             caller, page.member_id, first=page.first, after=page.after, locale=page.locale
         )
 
+    async def display_name(_: Actor, member_id: UUID) -> str | None:
+        return (await identity.member(SYSTEM, member_id)).display_name
+
     return Loaders(
         member=DataLoader(_each(identity.member, actor)),
         account=DataLoader(_each(account, actor)),
+        display_name=DataLoader(_each(display_name, actor)),
+        venue=DataLoader(_each(identity.venue, actor)),
     )

@@ -22,6 +22,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, parse_uuid, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError
+from graphql_schema.invitations import Invitation, member_invitations
 from graphql_schema.types import Channel, IdentifierKind, Locale, MemberStatus
 from services.common.actor import ActorKind
 from services.identity import contract as ic
@@ -137,13 +138,26 @@ class Me:
 
     # ---- the member's view from other areas of the schema ----
 
-    @strawberry.field(description="Points, tier, progress and history (the loyalty account).")
-    async def account(self, info: Info, locale: Locale | None = None) -> Account:
-        await info.context.require(ActorKind.MEMBER)
+    async def language(self, info: Info, locale: Locale | None) -> str:
+        """The language asked for, else the member's own."""
         language = locale.value if locale else info.context.services.known_locale(self.member_id)
         if language is None:
             language = (await self.profile(info)).locale.value
-        return Account(member_id=self.member_id, locale=language)
+        return language
+
+    @strawberry.field(description="Points, tier, progress and history (the loyalty account).")
+    async def account(self, info: Info, locale: Locale | None = None) -> Account:
+        await info.context.require(ActorKind.MEMBER)
+        return Account(member_id=self.member_id, locale=await self.language(info, locale))
+
+    @strawberry.field(
+        description="Invitations to exclusive experiences, with why the member was chosen and, "
+        "once accepted, the door pass; in the member's language unless another is asked for."
+    )
+    async def invitations(self, info: Info, locale: Locale | None = None) -> list[Invitation]:
+        await info.context.require(ActorKind.MEMBER)
+        language = await self.language(info, locale)
+        return await member_invitations(info, self.member_id, language)
 
 
 # ---- expected outcomes -----------------------------------------------------------------------

@@ -23,17 +23,11 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, locale_code, parse_uuid, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, invalid_input
-from graphql_schema.types import LedgerEntry, Locale, NotFound
+from graphql_schema.types import LedgerEntry, Locale, LocalizedText, LocalizedTextInput, NotFound
 from services.common.actor import SYSTEM, ActorKind
 from services.loyalty import contract as lc
 
 # ---- types -----------------------------------------------------------------------------------
-
-
-@strawberry.type(description="A text in English and in French.")
-class LocalizedText:
-    en: str
-    fr: str
 
 
 @strawberry.type
@@ -191,12 +185,6 @@ RetireRewardResult = Annotated[RewardRetired | NotFound, strawberry.union("Retir
 class RedeemRewardInput:
     reward_id: strawberry.ID
     idempotency_key: str
-
-
-@strawberry.input(description="A text in English and in French.")
-class LocalizedTextInput:
-    en: str
-    fr: str
 
 
 @strawberry.input(

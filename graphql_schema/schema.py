@@ -1,7 +1,7 @@
 """The public schema: the areas composed, with limits, caches and error masking.
 
 Each area of the schema (``members``, ``sessions``, ``organisations``, ``rules``, ``earning``,
-``accounts``, ``rewards``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
+``accounts``, ``rewards``, ``experiences``, ``invitations``, ``door``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
 another area, add its module to ``AREAS``. Two areas defining the same field name is an error at
 import time. What several areas share is in ``types`` (types) and ``common`` (resolver helpers).
 """
@@ -25,7 +25,10 @@ from strawberry.tools import merge_types
 
 from graphql_schema import (
     accounts,
+    door,
     earning,
+    experiences,
+    invitations,
     limits,
     members,
     organisations,
@@ -36,13 +39,33 @@ from graphql_schema import (
 from graphql_schema.errors import PublicErrors, is_unexpected
 from services.common.settings import Settings
 
-AREAS = (members, sessions, organisations, accounts, rules, rewards, earning)
+AREAS = (
+    members,
+    sessions,
+    organisations,
+    accounts,
+    rules,
+    rewards,
+    earning,
+    experiences,
+    invitations,
+    door,
+)
 
 # The operations keep the order in which they were published, which is what introspection and
 # GraphiQL's documentation show (and what ``schema.graphql`` records). An operation not listed
 # here comes after these, in the order of ``AREAS``.
 PUBLISHED_ORDER = {
-    "Query": ("me", "programme_stats", "reward_rules", "tiers", "rewards", "simulate_earn"),
+    "Query": (
+        "me",
+        "programme_stats",
+        "reward_rules",
+        "tiers",
+        "rewards",
+        "simulate_earn",
+        "experience",
+        "experiences",
+    ),
     "Mutation": (
         "register_member",
         "login",
@@ -64,6 +87,14 @@ PUBLISHED_ORDER = {
         "create_reward",
         "update_reward",
         "retire_reward",
+        "create_experience",
+        "update_experience",
+        "cancel_experience",
+        "issue_invitations",
+        "respond_to_invitation",
+        "redeem_invitation",
+        "redeem_invitations",
+        "rate_experience",
     ),
 }
 

@@ -1,5 +1,5 @@
-"""What several areas of the schema share: the contracts' enums, the ledger's entries, tiers, and
-the generic ``NotFound`` outcome.
+"""What several areas of the schema share: the contracts' enums, the ledger's entries, tiers, texts
+in both languages, and the generic ``NotFound`` outcome.
 
 An area module imports from here (and from ``common``, ``errors``, ``context``), never from
 another area, with one exception that follows the shape of the graph: ``members`` gathers the
@@ -15,6 +15,7 @@ import strawberry
 from graphql_schema.errors import UserError
 from services.identity import contract as ic
 from services.loyalty import contract as lc
+from services.loyalty.experiences import contract as ec
 
 # The contract's enums are the schema's: GraphQL names are the members' names (MEMBERSHIP_CARD),
 # resolvers receive and return the contract's values, and the two can never drift apart.
@@ -26,6 +27,7 @@ strawberry.enum(ic.AccountRole)
 strawberry.enum(ic.MemberStatus)
 strawberry.enum(lc.Trigger, description="What happened, for the rules that award points.")
 strawberry.enum(lc.EntryKind, description="The kind of a ledger entry.")
+strawberry.enum(ec.InvitationState, description="Where an invitation to an experience stands.")
 IdentifierKind = ic.IdentifierKind
 Channel = ic.Channel
 Locale = ic.Locale
@@ -34,6 +36,19 @@ AccountRole = ic.AccountRole
 MemberStatus = ic.MemberStatus
 Trigger = lc.Trigger
 EntryKind = lc.EntryKind
+InvitationState = ec.InvitationState
+
+
+@strawberry.type(description="A text in English and in French.")
+class LocalizedText:
+    en: str
+    fr: str
+
+
+@strawberry.input(description="A text in English and in French.")
+class LocalizedTextInput:
+    en: str
+    fr: str
 
 
 @strawberry.type(description="What the input refers to does not exist (VENUE_NOT_FOUND, ...).")

@@ -92,6 +92,11 @@ class IdentityClient(ServiceClient):
         status, raw = await self.request("POST", "/internal/venues", actor=actor, json=body)
         return contract.Venue.model_validate(raw), status == 201
 
+    async def venue(self, actor: Actor, venue_id: UUID) -> contract.Venue:
+        return contract.Venue.model_validate(
+            await self.call("GET", f"/internal/venues/{venue_id}", actor=actor)
+        )
+
     async def create_partner(
         self, actor: Actor, body: contract.CreatePartner
     ) -> tuple[contract.Partner, bool]:

@@ -8,6 +8,7 @@ from uuid import UUID
 from graphql_schema.clients.base import ServiceClient
 from services.common.actor import Actor
 from services.loyalty import contract
+from services.loyalty.experiences import contract as ec
 
 
 class LoyaltyClient(ServiceClient):
@@ -120,4 +121,160 @@ class LoyaltyClient(ServiceClient):
         body: dict[str, Any] = await self.call(
             "GET", f"/internal/members/{member_id}/export", actor=actor
         )
+        return body
+
+    # ---- experiences ----
+
+    async def create_experience(
+        self, actor: Actor, body: ec.CreateExperience, locale: str
+    ) -> tuple[ec.Experience, bool]:
+        """The experience, and whether it was created now (not found again by its key)."""
+        status, raw = await self.request(
+            "POST", "/internal/experiences", actor=actor, json=body, params={"locale": locale}
+        )
+        return ec.Experience.model_validate(raw), status == 201
+
+    async def update_experience(
+        self, actor: Actor, experience_id: UUID, changes: dict[str, Any], locale: str
+    ) -> ec.Experience:
+        """Change the fields in ``changes`` (``ec.UpdateExperience``'s, as JSON; a production
+        sent as ``None`` is cleared)."""
+        return ec.Experience.model_validate(
+            await self.call(
+                "PATCH",
+                f"/internal/experiences/{experience_id}",
+                actor=actor,
+                json=changes,
+                params={"locale": locale},
+            )
+        )
+
+    async def cancel_experience(
+        self, actor: Actor, experience_id: UUID, body: ec.CancelExperience, locale: str
+    ) -> ec.Experience:
+        return ec.Experience.model_validate(
+            await self.call(
+                "POST",
+                f"/internal/experiences/{experience_id}/cancel",
+                actor=actor,
+                json=body,
+                params={"locale": locale},
+            )
+        )
+
+    async def experience(self, actor: Actor, experience_id: UUID, locale: str) -> ec.Experience:
+        return ec.Experience.model_validate(
+            await self.call(
+                "GET",
+                f"/internal/experiences/{experience_id}",
+                actor=actor,
+                params={"locale": locale},
+            )
+        )
+
+    async def experiences(
+        self, actor: Actor, *, venue_id: UUID | None, include_past: bool, locale: str
+    ) -> list[ec.Experience]:
+        params: dict[str, Any] = {"locale": locale, "include_past": str(include_past).lower()}
+        if venue_id is not None:
+            params["venue_id"] = str(venue_id)
+        raw = await self.call("GET", "/internal/experiences", actor=actor, params=params)
+        return [ec.Experience.model_validate(e) for e in raw]
+
+    async def issue_invitations(
+        self, actor: Actor, experience_id: UUID, body: ec.IssueInvitations, locale: str
+    ) -> ec.IssuanceReport:
+        """The report; its ``created`` says whether this request issued (not a replay by key)."""
+        return ec.IssuanceReport.model_validate(
+            await self.call(
+                "POST",
+                f"/internal/experiences/{experience_id}/issuances",
+                actor=actor,
+                json=body,
+                params={"locale": locale},
+            )
+        )
+
+    async def issuances(
+        self, actor: Actor, experience_id: UUID, locale: str
+    ) -> list[ec.IssuanceReport]:
+        raw = await self.call(
+            "GET",
+            f"/internal/experiences/{experience_id}/issuances",
+            actor=actor,
+            params={"locale": locale},
+        )
+        return [ec.IssuanceReport.model_validate(r) for r in raw]
+
+    async def invitations(
+        self, actor: Actor, member_id: UUID, locale: str
+    ) -> list[ec.MemberInvitation]:
+        raw = await self.call(
+            "GET",
+            f"/internal/members/{member_id}/invitations",
+            actor=actor,
+            params={"locale": locale},
+        )
+        return [ec.MemberInvitation.model_validate(i) for i in raw]
+
+    async def respond_to_invitation(
+        self, actor: Actor, invitation_id: UUID, body: ec.RespondToInvitation, locale: str
+    ) -> ec.MemberInvitation:
+        return ec.MemberInvitation.model_validate(
+            await self.call(
+                "POST",
+                f"/internal/invitations/{invitation_id}/respond",
+                actor=actor,
+                json=body,
+                params={"locale": locale},
+            )
+        )
+
+    async def rate_experience(
+        self, actor: Actor, invitation_id: UUID, body: ec.RateExperience
+    ) -> ec.Rating:
+        return ec.Rating.model_validate(
+            await self.call(
+                "POST", f"/internal/invitations/{invitation_id}/rating", actor=actor, json=body
+            )
+        )
+
+    async def redeem_invitation(
+        self, actor: Actor, body: ec.RedeemInvitation, locale: str
+    ) -> ec.Redemption:
+        """One scan at the door: one call, one attempt (the service counts failed guesses)."""
+        return ec.Redemption.model_validate(
+            await self.call(
+                "POST", "/internal/door/redeem", actor=actor, json=body, params={"locale": locale}
+            )
+        )
+
+    async def redeem_batch(
+        self, actor: Actor, body: ec.RedeemBatch, locale: str
+    ) -> ec.BatchOutcome:
+        return ec.BatchOutcome.model_validate(
+            await self.call(
+                "POST",
+                "/internal/door/redeem-batch",
+                actor=actor,
+                json=body,
+                params={"locale": locale},
+            )
+        )
+
+    async def experience_figures(
+        self, actor: Actor, venue_id: UUID | None, locale: str
+    ) -> ec.ExperienceFigures:
+        params: dict[str, Any] = {"locale": locale}
+        if venue_id is not None:
+            params["venue_id"] = str(venue_id)
+        return ec.ExperienceFigures.model_validate(
+            await self.call("GET", "/internal/experience-figures", actor=actor, params=params)
+        )
+
+    async def door_keys(self) -> dict[str, Any]:
+        """The public keys that sign door passes (a JWKS), as the service publishes them."""
+        response = await self.http.get("/.well-known/jwks.json")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
         return body

@@ -53,6 +53,9 @@ def test_every_module_that_brings_operations_is_composed_into_the_schema() -> No
         "rules",
         "rewards",
         "earning",
+        "experiences",
+        "invitations",
+        "door",
     }
 
 
