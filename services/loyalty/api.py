@@ -18,7 +18,11 @@ from services.loyalty.accounts import routes as accounts
 from services.loyalty.earning import routes as earning
 from services.loyalty.earning.jobs import run_point_jobs_every
 from services.loyalty.earning.turns import Turns
+from services.loyalty.experiences import routes as experiences
+from services.loyalty.experiences.jobs import run_experience_jobs_every
 from services.loyalty.identity_events import routes as identity_events
+from services.loyalty.referrals import routes as referrals
+from services.loyalty.referrals.lifespan import open_referrals
 from services.loyalty.rewards import routes as rewards
 from services.loyalty.rulebook import routes as rulebook
 from services.loyalty.rulebook.book import RuleBook
@@ -31,6 +35,8 @@ CAPABILITIES = (
     earning,
     rewards,
     rulebook,
+    referrals,
+    experiences,
 )
 
 
@@ -49,12 +55,20 @@ def create_app(
         app.state.turns = Turns()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            await open_referrals(app, stack, engine, settings, run_jobs=run_jobs)
             if run_jobs:
                 task = asyncio.create_task(
                     run_point_jobs_every(engine, settings.points_job_interval_seconds),
                     name="loyalty-points-jobs",
                 )
                 stack.push_async_callback(stop_task, task)
+                invitations = asyncio.create_task(
+                    run_experience_jobs_every(
+                        engine, app.state.rule_book, settings.points_job_interval_seconds
+                    ),
+                    name="loyalty-experiences-jobs",
+                )
+                stack.push_async_callback(stop_task, invitations)
             yield
 
     app = Starlette(

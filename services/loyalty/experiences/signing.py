@@ -1,0 +1,146 @@
+"""The door pass's signature: an Ed25519 key held by the loyalty service, created by the first
+replica to need it and shared by all through the database; its public half published as a JSON
+Web Key Set, so door devices verify passes offline. The pass is drawn as a QR code in SVG."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import segno
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.uow import UnitOfWork
+from services.loyalty.experiences import door_pass
+from services.loyalty.experiences.queries import door as queries
+
+ALGORITHM = "EdDSA"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class DoorKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+    public_jwk: dict[str, str]
+
+    @classmethod
+    def generate(cls) -> DoorKey:
+        private_key = Ed25519PrivateKey.generate()
+        x = _b64url(
+            private_key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        )
+        # the key id is the key's RFC 7638 thumbprint
+        thumbprint = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
+        kid = _b64url(hashlib.sha256(thumbprint.encode()).digest())
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"}
+        return cls(kid, private_key, jwk)
+
+    def private_pem(self) -> str:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
+    @classmethod
+    def from_pem(cls, kid: str, pem: str, public_jwk: dict[str, str]) -> DoorKey:
+        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the stored door key is not an Ed25519 key")
+        return cls(kid, key, dict(public_jwk))
+
+
+_KEYS: dict[str, DoorKey] = {}
+_PUBLIC: dict[str, dict[str, Ed25519PublicKey]] = {}
+
+
+def _engine_key(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+async def door_key(engine: AsyncEngine) -> DoorKey:
+    """The active signing key (at most one is active; a replica that loses the race to create
+    it uses the winner's)."""
+    cached = _KEYS.get(_engine_key(engine))
+    if cached is not None:
+        return cached
+    async with UnitOfWork(engine) as uow:
+        row = await queries.active_key(uow.conn)
+        if row is None:
+            fresh = DoorKey.generate()
+            await queries.insert_key(
+                uow.conn,
+                kid=fresh.kid,
+                private_key_pem=fresh.private_pem(),
+                public_jwk=fresh.public_jwk,
+            )
+            row = await queries.active_key(uow.conn)
+            assert row is not None
+        await uow.commit()
+    key = DoorKey.from_pem(row.kid, row.private_key_pem, dict(row.public_jwk))
+    _KEYS[_engine_key(engine)] = key
+    return key
+
+
+async def jwks(engine: AsyncEngine) -> dict[str, Any]:
+    """The public keys that verify door passes (the active one created if none exists yet)."""
+    await door_key(engine)
+    async with engine.connect() as conn:
+        return {"keys": await queries.public_keys(conn)}
+
+
+def sign(key: DoorKey, claims: door_pass.DoorPass) -> str:
+    return jwt.encode(
+        claims.claims(), key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid}
+    )
+
+
+async def _public_key(engine: AsyncEngine, kid: str) -> Ed25519PublicKey | None:
+    known = _PUBLIC.setdefault(_engine_key(engine), {})
+    if kid not in known:
+        for jwk in (await jwks(engine))["keys"]:
+            found = jwt.PyJWK(dict(jwk), algorithm=ALGORITHM).key
+            if isinstance(found, Ed25519PublicKey):
+                known[jwk["kid"]] = found
+    return known.get(kid)
+
+
+async def verify(engine: AsyncEngine, token: str) -> door_pass.DoorPass | None:
+    """The pass a token carries if its signature is the programme's, else ``None``. Its time
+    claims are not checked here: the door answers "outside the window" from the experience."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = await _public_key(engine, kid) if isinstance(kid, str) else None
+        if key is None:
+            return None
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=door_pass.AUDIENCE,
+            issuer=door_pass.ISSUER,
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+        return door_pass.from_claims(claims)
+    except (jwt.PyJWTError, door_pass.InvalidPass):
+        return None
+
+
+def qr_svg(token: str) -> str:
+    """The token as a QR code: a standalone SVG document."""
+    out = io.BytesIO()
+    segno.make(token, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    return out.getvalue().decode("utf-8")
