@@ -109,7 +109,7 @@ def parse_eligibility(document: Mapping[str, Any]) -> Eligibility:
         return Eligibility.model_validate(dict(document))
     except ValidationError as exc:
         errors = []
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             errors.append(f"{where}: {message}" if where else message)
@@ -208,11 +208,12 @@ def problems(eligibility: Eligibility, rule_set: RuleSet, production_id: str | N
 # ---- words -----------------------------------------------------------------------------------
 
 
-def _tier_name(key: str | None, rule_set: RuleSet, lang: str) -> str:
-    tier = next((t for t in rule_set.tiers if t.key == key), None)
-    if tier is None:
-        return key or ""
-    return tier.name_en if lang == "en" else tier.name_fr
+def _tier_name(key: str, rule_set: RuleSet, lang: str) -> str:
+    """The tier's name in ``lang``; an unknown tier by its key."""
+    for tier in rule_set.tiers:
+        if tier.key == key:
+            return tier.name_en if lang == "en" else tier.name_fr
+    return key
 
 
 def _production_name(production_id: str | None, context: Context, lang: str) -> str:
@@ -238,9 +239,9 @@ _PERIOD = {
 
 
 def _join(items: Sequence[str], last: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + last + items[-1]
+    """``a, b and c``: at least one item."""
+    *head, final = items
+    return f"{', '.join(head)}{last}{final}" if head else final
 
 
 def _requirement(condition: Condition, context: Context, lang: str) -> str:
@@ -284,6 +285,7 @@ def _reason(condition: Condition, member: MemberHistory, context: Context, lang:
     """Why a met condition holds for the member, in the second person."""
     en = lang == "en"
     if isinstance(condition, TierAtLeast):
+        assert member.tier is not None  # the condition holds
         own = _tier_name(member.tier, context.rule_set, lang)
         text = f"you are a member of the {own} tier" if en else f"vous êtes membre du niveau {own}"
         if member.tier != condition.tier:

@@ -48,7 +48,7 @@ class InvitationState(StrEnum):
 
 
 def _aware(name: str, value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
+    if value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
 
 

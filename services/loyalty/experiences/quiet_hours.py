@@ -40,21 +40,20 @@ class QuietHours:
 
 
 def _quiet_wall(quiet: QuietHours, wall: time) -> bool:
-    if quiet.start < quiet.end:
+    if quiet.start <= quiet.end:  # within a day; empty when they are equal
         return quiet.start <= wall < quiet.end
-    if quiet.start > quiet.end:
-        return wall >= quiet.start or wall < quiet.end
-    return False
+    return wall >= quiet.start or wall < quiet.end
 
 
 def is_quiet(quiet: QuietHours, at: datetime) -> bool:
     """Whether the local clock at ``at`` is inside the window."""
-    return _quiet_wall(quiet, at.astimezone(ZoneInfo(quiet.timezone)).time().replace(fold=0))
+    return _quiet_wall(quiet, at.astimezone(ZoneInfo(quiet.timezone)).time())
 
 
 def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
-    """The naive local wall-clock reading at ``instant``."""
-    return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+    """The naive local wall-clock reading at ``instant`` (naive readings compare regardless of
+    ``fold``)."""
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def _jump(naive: datetime, zone: ZoneInfo) -> datetime:
@@ -92,12 +91,12 @@ def quiet_until(quiet: QuietHours, at: datetime) -> datetime | None:
         return None
     zone = ZoneInfo(quiet.timezone)
     day = at.astimezone(zone).date()
+    # The end is read on the held moment's local day or the next; a window of nearly a day
+    # whose end the clock jumps over, landing back inside it, ends on the day after.
     candidates = sorted(
         instant
-        for offset in range(-1, 4)
+        for offset in (0, 1, 2)
         for instant in _readings(day + timedelta(days=offset), quiet.end, zone)
         if instant > at
     )
-    # The first reading of ``end`` is outside the window unless the window is absurd (a jump
-    # landing beyond ``start`` of a window of nearly a day): then the next one.
     return next(c for c in candidates if not is_quiet(quiet, c))

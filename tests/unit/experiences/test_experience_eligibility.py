@@ -101,6 +101,7 @@ def test_every_problem_of_a_document_is_listed() -> None:
         "the expected tags: 'tier_at_least', 'booked_production', 'attended_production', "
         "'attended_at_least'",
     ]
+    assert str(caught.value) == "; ".join(caught.value.errors)
 
 
 def test_two_tier_conditions_are_refused() -> None:
@@ -114,6 +115,7 @@ def test_two_tier_conditions_are_refused() -> None:
             }
         )
     assert caught.value.errors == ["at most one tier condition"]
+    assert str(caught.value) == "at most one tier condition"
 
 
 def test_conditions_that_would_hold_for_nobody_are_reported_before_saving() -> None:
@@ -128,6 +130,10 @@ def test_conditions_that_would_hold_for_nobody_are_reported_before_saving() -> N
     assert eligibility.problems(doubtful, RULES, "tosca") == [
         "conditions.0: unknown tier 'diamond'"
     ]
+    lowest = Eligibility(
+        conditions=(TierAtLeast(tier="silver"), BookedProduction(production_id="aida"))
+    )
+    assert eligibility.problems(lowest, RULES, None) == []
 
 
 # ---- reading the conditions ------------------------------------------------------------------
@@ -141,6 +147,11 @@ def test_a_tier_condition_holds_at_that_tier_and_above() -> None:
         True,
         True,
     ]
+
+
+def test_the_lowest_tier_holds_for_its_members_and_not_for_members_without_one() -> None:
+    silver = TierAtLeast(tier="silver")
+    assert (holds(silver, member("silver")), holds(silver, member(None))) == (True, False)
 
 
 def test_an_unknown_tier_holds_for_nobody() -> None:
@@ -172,6 +183,13 @@ def test_the_season_starts_at_local_midnight_on_its_first_day() -> None:
     assert holds(three, member(attended=on_time)) is True
     just_before = (SEASON_START - timedelta(microseconds=1), *on_time[1:])
     assert holds(three, member(attended=just_before)) is False
+
+
+def test_the_next_season_starts_the_instant_this_one_ends() -> None:
+    end = datetime(2026, 8, 31, 22, tzinfo=UTC)
+    one = AttendedAtLeast(count=1)
+    assert holds(one, member(attended=(end,))) is False
+    assert holds(one, member(attended=(end - timedelta(microseconds=1),))) is True
 
 
 def test_before_its_first_day_the_season_is_the_previous_one() -> None:
@@ -206,8 +224,10 @@ def test_eligible_means_every_condition_holds_and_none_means_everyone() -> None:
 
 
 def test_a_season_must_start_on_a_day_every_year_has() -> None:
-    with pytest.raises(ValueError, match="day is out of range"):
+    with pytest.raises(ValueError, match=r"^day is out of range for month$"):
         Context(at=NOW, rule_set=RULES, season_starts=(2, 29))
+    with pytest.raises(ValueError, match=r"^at must be timezone-aware$"):
+        Context(at=NOW.replace(tzinfo=None), rule_set=RULES)
 
 
 # ---- words -----------------------------------------------------------------------------------
@@ -319,4 +339,35 @@ def test_large_counts_are_written_the_way_each_language_writes_them() -> None:
     many = AttendedAtLeast(count=1000, period=Period.EVER)
     assert eligibility.describe(Eligibility(conditions=(many,)), CONTEXT, Locale.FR) == (
         "Ouvert aux membres qui ont assisté à au moins 1\u202f000 représentations."
+    )
+
+
+def test_an_unknown_tier_is_named_by_its_key() -> None:
+    diamond = Eligibility(conditions=(TierAtLeast(tier="diamond"),))
+    assert eligibility.describe(diamond, CONTEXT, Locale.EN) == (
+        "Open to members of the diamond tier and above."
+    )
+
+
+def test_another_production_booked_is_quoted_by_its_title() -> None:
+    fan, aida = member(booked=("aida",)), (BookedProduction(production_id="aida"),)
+    assert eligibility.why_chosen(aida, fan, CONTEXT, Locale.EN) == (
+        "This invitation is offered to you because you booked “Aida”."
+    )
+    assert eligibility.why_chosen(aida, fan, CONTEXT, Locale.FR) == (
+        "Cette invitation vous est proposée parce que vous avez réservé « Aida »."
+    )
+
+
+def test_the_count_given_as_a_reason_is_over_the_conditions_own_period() -> None:
+    # one attendance last season (300 days ago), one this season: 2 over 365 days, 1 this season
+    fan = member(attended=(NOW - timedelta(days=300), NOW - timedelta(days=10)))
+    last_year = (AttendedAtLeast(count=2, period=Period.LAST_365_DAYS),)
+    assert eligibility.why_chosen(last_year, fan, CONTEXT, Locale.EN) == (
+        "This invitation is offered to you because you attended 2 performances over the last "
+        "365 days (at least 2)."
+    )
+    assert eligibility.why_chosen(last_year, fan, CONTEXT, Locale.FR) == (
+        "Cette invitation vous est proposée parce que vous avez assisté à 2 représentations au "
+        "cours des 365 derniers jours (au moins 2)."
     )

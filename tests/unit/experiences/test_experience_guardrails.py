@@ -158,12 +158,19 @@ def test_a_cap_of_zero_means_never() -> None:
     )
 
 
-def test_caps_cannot_be_negative() -> None:
-    with pytest.raises(ValueError, match="negative"):
+def test_a_programme_cap_of_zero_pauses_every_invitation() -> None:
+    paused = ProgrammeSettings(invitation_cap_per_30_days=0)
+    assert guardrails.frequency_cap(MemberHistory(MEMBER), WELCOMING, paused, NOW) is (
+        Suppression.CAP_REACHED
+    )
+
+
+def test_caps_cannot_be_negative_and_invitations_need_a_channel() -> None:
+    with pytest.raises(ValueError, match=r"^a cap cannot be negative$"):
         ContactPreferences(invitation_cap_per_30_days=-1)
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"^a cap cannot be negative$"):
         ProgrammeSettings(invitation_cap_per_30_days=-1)
-    with pytest.raises(ValueError, match="channel"):
+    with pytest.raises(ValueError, match=r"^invitations need at least one channel$"):
         ProgrammeSettings(channels=())
 
 
@@ -340,7 +347,7 @@ def test_a_suppressed_member_is_not_held_even_in_quiet_hours() -> None:
 
 
 def test_a_suppression_always_has_a_reason() -> None:
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(ValueError, match=r"^a suppression has a reason$"):
         Suppressed(())
 
 

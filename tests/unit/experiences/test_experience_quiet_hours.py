@@ -4,6 +4,9 @@ goes back to 02:00)."""
 
 from __future__ import annotations
 
+import os
+import time as clock
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -104,6 +107,27 @@ def test_when_the_clock_goes_back_into_the_window_it_is_quiet_again() -> None:
     assert is_quiet(late, utc(2026, 10, 25, 1, 0)) is True  # 02:00, second time
 
 
+@pytest.mark.parametrize("minute", range(60))
+def test_any_end_inside_the_jump_ends_at_the_jump_to_the_second(minute: int) -> None:
+    # on 29 March the clock jumps from 02:00 to 03:00 (01:00 UTC): every end from 02:00 to
+    # 02:59 ends the quiet hours at that instant
+    window = QuietHours(time(1), time(2, minute), PARIS)
+    assert quiet_until(window, utc(2026, 3, 29, 0, 30)) == utc(2026, 3, 29, 1, 0)
+
+
+@pytest.mark.parametrize("minute", range(0, 30, 7))
+def test_a_half_hour_jump_is_found_to_the_second_as_well(minute: int) -> None:
+    # Lord Howe Island (UTC+10:30) jumps from 02:00 to 02:30 at 15:30 UTC on 3 October 2026
+    window = QuietHours(time(1), time(2, minute), "Australia/Lord_Howe")
+    assert quiet_until(window, utc(2026, 10, 3, 14, 45)) == utc(2026, 10, 3, 15, 30)
+
+
+def test_the_end_is_read_on_the_local_day_not_the_utc_one() -> None:
+    # 23:00 in New York on 10 June is 03:00 UTC on 11 June; the window ends at 23:30 local
+    evening = QuietHours(time(20), time(23, 30), "America/New_York")
+    assert quiet_until(evening, utc(2026, 6, 11, 3, 0)) == utc(2026, 6, 11, 3, 30)
+
+
 def test_a_window_of_nearly_a_day_skips_a_jump_that_lands_inside_it() -> None:
     # quiet from 02:45 to 02:30 the next day; on 29 March the clock jumps from 02:00 to 03:00,
     # inside the window, so the first moment out of it is 02:30 on 30 March
@@ -121,6 +145,31 @@ def test_a_time_zone_with_a_half_hour_change_is_followed_to_the_second() -> None
 def test_quiet_hours_are_wall_clock_times_in_a_known_zone() -> None:
     with pytest.raises(ZoneInfoNotFoundError):
         QuietHours(time(22), time(8), "Europe/Atlantis")
-    with pytest.raises(ValueError, match="wall-clock"):
+    with pytest.raises(ValueError) as caught:
         QuietHours(time(22, tzinfo=UTC), time(8), PARIS)
+    assert str(caught.value) == "quiet hours are wall-clock times: give them without a time zone"
     assert (NIGHT.crosses_midnight, LUNCH.crosses_midnight) == (True, False)
+
+
+@pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def machine_zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The machine's own time zone set far from UTC (+14 and -11), then put back."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    clock.tzset()
+    try:
+        yield request.param
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        clock.tzset()
+
+
+def test_the_machines_own_time_zone_never_matters(machine_zone: str) -> None:
+    early = QuietHours(time(1), time(2, 30), PARIS)
+    assert quiet_until(early, utc(2026, 3, 29, 0, 30)) == utc(2026, 3, 29, 1, 0)
+    assert quiet_until(NIGHT, utc(2026, 10, 24, 21, 30)) == utc(2026, 10, 25, 7, 0)
+    late = QuietHours(time(22), time(2, 30), PARIS)
+    assert quiet_until(late, utc(2026, 10, 25, 1, 10)) == utc(2026, 10, 25, 1, 30)

@@ -76,7 +76,7 @@ def test_places_are_numbered_from_one_and_show_the_draw() -> None:
 
 
 def test_a_member_given_twice_is_refused() -> None:
-    with pytest.raises(ValueError, match="once"):
+    with pytest.raises(ValueError, match=r"^each member may be a candidate once$"):
         selection.fair_order([Candidate(ONE, 0, 0), Candidate(ONE, 1, 0)], "s")
 
 
@@ -168,7 +168,7 @@ def test_a_limit_of_zero_reaches_nobody() -> None:
 
 
 def test_a_negative_limit_is_refused() -> None:
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"^the limit cannot be negative$"):
         issuance.plan(MEMBERS, DECISIONS.__getitem__, -1)
 
 
@@ -184,3 +184,10 @@ def test_the_report_counts_by_first_reason_and_by_every_reason() -> None:
         Suppression.NO_INTEREST_MATCH: 1,
     }
     assert list(report.by_reason) == list(Suppression)
+
+
+def test_suppressions_for_the_same_reason_add_up() -> None:
+    spared = issuance.plan(MEMBERS[:3], lambda member_id: SPARED)
+    report = issuance.report(spared)
+    assert (report.suppressed, report.by_reason[Suppression.CAP_REACHED]) == (3, 3)
+    assert report.by_any_reason[Suppression.CAP_REACHED] == 3
