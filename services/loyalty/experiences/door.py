@@ -1,14 +1,14 @@
 """The door: redeem an accepted invitation by its QR token or its typed code, exactly once.
 
 Only staff of the experience's venue redeem, within the door window; every scan is logged with
-its outcome. Typed codes are throttled per staff account: each counts as an attempt when made
-(in PostgreSQL, so the count holds across replicas and concurrent calls) and is taken back when
-it finds an invitation of the staff's venue. The check-in locks the invitation's row, so of any
-number of concurrent redemptions one checks in and the others learn when and by whom. Offline
-scans come in batches, each scan settled once per device and scan id: a batch sent again
-answers what it answered and changes nothing. A check-in then records an attendance earn
-through the earning capability, idempotently (the invitation is its external id); one that
-fails is recorded later by the job.
+its outcome. Typed codes are throttled per staff account (failures counted in PostgreSQL, so
+the count holds across replicas; an account's attempts settle one after the other under its
+throttle row's lock, so attempts made at once are each counted). The check-in locks the
+invitation's row, so of any number of concurrent redemptions one checks in and the others learn
+when and by whom. Offline scans come in batches, each scan settled once per device and scan id:
+a batch sent again answers what it answered and changes nothing. A check-in then records an
+attendance earn through the earning capability, idempotently (the invitation is its external
+id); one that fails is recorded later by the job.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 class Scan:
     code: str | None
     token: str | None
-    at: datetime
+    at: datetime  # when it was scanned
+    received_at: datetime  # when it reached the service
     device_id: str | None = None
     scan_id: str | None = None
 
@@ -115,7 +116,8 @@ async def redeem_invitation(
     door: Door, body: contract.RedeemInvitation, *, now: datetime | None = None
 ) -> contract.Redemption:
     _one_of(body.code, body.token)
-    scan = Scan(body.code, body.token, now_or(now), device_id=body.device_id)
+    at = now_or(now)
+    scan = Scan(body.code, body.token, at, at, device_id=body.device_id)
     outcome, _ = await settle(door, scan)
     return contract.Redemption(outcome=outcome)
 
@@ -133,6 +135,7 @@ async def redeem_batch(
             offline.code,
             offline.token,
             min(offline.scanned_at, now),
+            now,
             device_id=body.device_id,
             scan_id=offline.scan_id,
         )
@@ -156,50 +159,74 @@ async def settle(door: Door, scan: Scan) -> tuple[Outcome, bool]:
     before = await _replayed(door, scan)
     if before is not None:
         return before, True
-    lang = views.lang(door.locale)
-    window: datetime | None = None
+    signed = None
     if scan.token is not None:
-        found = await signing.verify(door.engine, scan.token.strip())
-        if found is None:
-            return await _log(
-                door, scan, "token", None, _unreadable(door_words.TOKEN_PROBLEM, door)
-            )
-        code = found.code
-    else:
-        assert scan.code is not None
-        async with door.engine.connect() as raw:
-            conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
-            attempts, window = await queries.count_attempt(
-                conn, door.actor.id or "", at=scan.at, window=door_words.THROTTLE_WINDOW
-            )
-        if door_words.throttled(attempts):
-            seconds = door_words.retry_after(window, scan.at)
-            throttled = contract.Throttled(
-                message=door_words.throttled_message(seconds, lang), retry_after_seconds=seconds
-            )
-            return await _log(door, scan, "code", None, throttled)
-        read = door_codes.read(scan.code)
-        if isinstance(read, door_codes.Unreadable):
-            return await _log(door, scan, "code", None, _unreadable(read.problem.value, door))
-        code = read
-    outcome, replayed, experience = await _check_in(door, scan, code)
-    if replayed:
-        return outcome, True
-    if window is not None and experience is not None and experience.venue_id == door.venue_id:
-        async with door.engine.begin() as conn:
-            await queries.uncount_attempt(conn, door.actor.id or "", window)
-    if isinstance(outcome, contract.CheckedIn):
+        signed = await signing.verify(door.engine, scan.token.strip())
+    outcome, replayed = await _settle(door, scan, signed.code if signed else None)
+    if not replayed and isinstance(outcome, contract.CheckedIn):
         points = await record_attendance(
             door.engine, door.book, door.actor, outcome.invitation_id, door.turns
         )
         outcome = outcome.model_copy(update={"points": points})
-    return outcome, False
+    return outcome, replayed
 
 
 def _unreadable(problem: str, door: Door) -> contract.Unreadable:
     return contract.Unreadable(
         message=door_words.unreadable(problem, views.lang(door.locale)), problem=problem
     )
+
+
+async def _throttled(door: Door, conn: AsyncConnection, scan: Scan) -> contract.Throttled | None:
+    """Hold the staff account's throttle until the scan is settled, so that its attempts are
+    counted one after the other, even when made at once; ``Throttled`` once too many failed."""
+    failures, started = await queries.lock_throttle(
+        conn, door.actor.id or "", at=scan.received_at, window=door_words.THROTTLE_WINDOW
+    )
+    if not door_words.throttled(failures):
+        return None
+    seconds = door_words.retry_after(started, scan.received_at)
+    return contract.Throttled(
+        message=door_words.throttled_message(seconds, views.lang(door.locale)),
+        retry_after_seconds=seconds,
+    )
+
+
+async def _settle(
+    door: Door, scan: Scan, signed: door_codes.DoorCode | None
+) -> tuple[Outcome, bool]:
+    """Settle a scan in one transaction: the throttle (typed codes), the lookup and check-in
+    under the invitation's row lock, the failure counted, the scan logged."""
+    method = "token" if scan.token is not None else "code"
+    async with UnitOfWork(door.engine) as uow:
+        conn = uow.conn
+        outcome: Outcome | None = None
+        code = signed
+        invitation_id = None
+        if method == "token" and signed is None:
+            outcome = _unreadable(door_words.TOKEN_PROBLEM, door)
+        elif method == "code":
+            assert scan.code is not None
+            outcome = await _throttled(door, conn, scan)
+            read = door_codes.read(scan.code)
+            if outcome is None and isinstance(read, door_codes.Unreadable):
+                outcome = _unreadable(read.problem.value, door)
+            elif isinstance(read, door_codes.DoorCode):
+                code = read
+        if outcome is None:
+            assert code is not None
+            outcome, invitation_id = await _check_in(door, conn, scan, code)
+        failed = isinstance(outcome, contract.NotFound | contract.Unreadable | contract.WrongVenue)
+        if method == "code" and failed:
+            await queries.add_failure(conn, door.actor.id or "")
+        values = _log_values(door, scan, method, invitation_id, outcome)
+        if not await queries.log_scan(conn, values):
+            await conn.rollback()
+            again = await _replayed(door, scan)
+            assert again is not None
+            return again, True
+        await uow.commit()
+    return outcome, False
 
 
 def _log_values(
@@ -218,55 +245,28 @@ def _log_values(
     }
 
 
-async def _log(
-    door: Door, scan: Scan, method: str, invitation_id: UUID | None, outcome: Outcome
-) -> tuple[Outcome, bool]:
-    async with door.engine.begin() as conn:
-        written = await queries.log_scan(
-            conn, _log_values(door, scan, method, invitation_id, outcome)
-        )
-    if not written:
-        again = await _replayed(door, scan)
-        assert again is not None
-        return again, True
-    return outcome, False
-
-
 async def _check_in(
-    door: Door, scan: Scan, code: door_codes.DoorCode
-) -> tuple[Outcome, bool, Row | None]:
-    """Look the code up and check the member in, under the invitation's row lock; the outcome
-    logged in the same transaction. ``(outcome, replayed, experience)``."""
-    method = "token" if scan.token is not None else "code"
-    async with UnitOfWork(door.engine) as uow:
-        conn = uow.conn
-        row = await invitation_queries.invitation_by_code(conn, code.value, lock=True)
-        if row is None:
-            outcome: Outcome = contract.NotFound(
-                message=door_words.fixed("not_found", views.lang(door.locale))
-            )
-            experience = None
-        else:
-            experience = await invitation_queries.experience(conn, row.experience_id)
-            assert experience is not None
-            outcome = await _outcome(door, conn, scan, row, experience)
-            if isinstance(outcome, contract.CheckedIn):
-                moved = {
-                    "state": InvitationState.CHECKED_IN.value,
-                    "checked_in_at": outcome.checked_in_at,
-                    "checked_in_by": door.actor.label(),
-                    "guests_checked_in": outcome.guests_expected,
-                }
-                saved = await invitation_queries.save_invitation(conn, row.id, row.state, moved)
-                assert saved  # the row is locked
-        values = _log_values(door, scan, method, row.id if row else None, outcome)
-        if not await queries.log_scan(conn, values):
-            await uow.conn.rollback()
-            again = await _replayed(door, scan)
-            assert again is not None
-            return again, True, experience
-        await uow.commit()
-    return outcome, False, experience
+    door: Door, conn: AsyncConnection, scan: Scan, code: door_codes.DoorCode
+) -> tuple[Outcome, UUID | None]:
+    """Look the code up and check the member in, under the invitation's row lock."""
+    row = await invitation_queries.invitation_by_code(conn, code.value, lock=True)
+    if row is None:
+        return contract.NotFound(
+            message=door_words.fixed("not_found", views.lang(door.locale))
+        ), None
+    experience = await invitation_queries.experience(conn, row.experience_id)
+    assert experience is not None
+    outcome = await _outcome(door, conn, scan, row, experience)
+    if isinstance(outcome, contract.CheckedIn):
+        moved = {
+            "state": InvitationState.CHECKED_IN.value,
+            "checked_in_at": outcome.checked_in_at,
+            "checked_in_by": door.actor.label(),
+            "guests_checked_in": outcome.guests_expected,
+        }
+        saved = await invitation_queries.save_invitation(conn, row.id, row.state, moved)
+        assert saved  # the row is locked
+    return outcome, row.id
 
 
 async def _outcome(

@@ -1,10 +1,11 @@
 """What the door says, and how it reads what it is shown (no I/O).
 
 A scan is a QR token (a signed JWT: three base64url parts joined by dots) or a typed short code.
-Failed guesses are throttled per staff account: every typed code counts as an attempt when it is
-made, and is taken back once it finds an invitation, so that of any number of concurrent
-attempts only ``FAILED_GUESSES`` in a window are answered; the window starts with the first
-attempt after the last one ended and lasts ``THROTTLE_WINDOW``.
+Failed guesses are throttled per staff account: a typed code that finds no invitation of the
+staff's venue (or cannot be a code) is a failure; once ``FAILED_GUESSES`` failed in a window,
+every typed code is refused until it ends. The window starts with the first attempt after the
+last one ended and lasts ``THROTTLE_WINDOW``. Attempts of one account are settled one after
+the other, so attempts made at once are counted each.
 
 Messages are for the person at the door, in English or French, short and unmistakable.
 """
@@ -33,10 +34,9 @@ def is_token(scanned: str) -> bool:
     return len(text) > 40 and _TOKEN.fullmatch(text) is not None
 
 
-def throttled(attempts: int) -> bool:
-    """The ``attempts``-th attempt of a window is refused once more than ``FAILED_GUESSES``
-    were counted."""
-    return attempts > FAILED_GUESSES
+def throttled(failures: int) -> bool:
+    """An attempt is refused once ``FAILED_GUESSES`` failed in the window."""
+    return failures >= FAILED_GUESSES
 
 
 def retry_after(window_started_at: datetime, now: datetime) -> int:

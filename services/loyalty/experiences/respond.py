@@ -153,7 +153,6 @@ async def respond_to_invitation(
     _require_member(actor, body.member_id)
     if body.action is not ResponseAction.ACCEPT and body.guests:
         raise InvalidInput("guests come only with an acceptance")
-    now = now_or(now)
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
         found = await queries.invitation(conn, invitation_id)
@@ -162,6 +161,7 @@ async def respond_to_invitation(
             raise _missing()
         experience = await queries.experience(conn, found.experience_id, lock=True)
         assert experience is not None
+        now = now_or(now)  # read under the lock: the waitlist's order is the order of the locks
         row = await queries.invitation(conn, invitation_id)
         assert row is not None
         if experience.cancelled_at is not None:

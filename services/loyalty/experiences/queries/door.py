@@ -45,18 +45,17 @@ async def public_keys(conn: AsyncConnection) -> list[dict[str, str]]:
 # ---- throttle --------------------------------------------------------------------------------
 
 
-async def count_attempt(
+async def lock_throttle(
     conn: AsyncConnection, staff_id: str, *, at: datetime, window: timedelta
 ) -> tuple[int, datetime]:
-    """Count one more attempt in the staff account's window (a new window when the last one
-    ended), atomically, so concurrent attempts each get their own count; ``(count, window
-    start)``."""
-    stmt = insert(door_throttle).values(staff_id=staff_id, window_started_at=at, failures=1)
+    """Lock the staff account's throttle until the transaction ends (a new window when the
+    last one ended); ``(failures in the window, window start)``."""
+    stmt = insert(door_throttle).values(staff_id=staff_id, window_started_at=at, failures=0)
     expired = door_throttle.c.window_started_at <= at - window
     upsert = stmt.on_conflict_do_update(
         index_elements=[door_throttle.c.staff_id],
         set_={
-            "failures": sa.case((expired, 1), else_=door_throttle.c.failures + 1),
+            "failures": sa.case((expired, 0), else_=door_throttle.c.failures),
             "window_started_at": sa.case((expired, at), else_=door_throttle.c.window_started_at),
         },
     ).returning(door_throttle.c.failures, door_throttle.c.window_started_at)
@@ -64,18 +63,11 @@ async def count_attempt(
     return int(row.failures), row.window_started_at
 
 
-async def uncount_attempt(
-    conn: AsyncConnection, staff_id: str, window_started_at: datetime
-) -> None:
-    """An attempt that found an invitation was no guess: take it back (in its window only)."""
+async def add_failure(conn: AsyncConnection, staff_id: str) -> None:
     await conn.execute(
         door_throttle.update()
-        .where(
-            door_throttle.c.staff_id == staff_id,
-            door_throttle.c.window_started_at == window_started_at,
-            door_throttle.c.failures > 0,
-        )
-        .values(failures=door_throttle.c.failures - 1)
+        .where(door_throttle.c.staff_id == staff_id)
+        .values(failures=door_throttle.c.failures + 1)
     )
 
 
