@@ -71,6 +71,8 @@ async def test_more_guests_than_the_allowance_are_refused_and_nothing_changes(ki
     member = await kit.member()
     made, invited = await kit.invited(member, guest_allowance=1)
     response = await kit.respond(member, invited[member], "accept", [{"name": "A"}, {"name": "B"}])
+    experience = (await kit.call("GET", f"/internal/experiences/{made['id']}")).json()
+    assert experience["seats_taken"] == 0
     assert response.status_code == 422
     assert response.json() == {
         "code": "TOO_MANY_GUESTS",
@@ -116,6 +118,8 @@ async def test_the_head_of_the_waitlist_is_never_overtaken_by_a_smaller_party(ki
     await kit.respond(small, invited[small], "accept")
     states = {m: (await kit.invitations(m))[0]["state"] for m in (big, small)}
     assert states == {big: "waitlisted", small: "waitlisted"}  # one seat free, the head needs two
+    experience = (await kit.call("GET", f"/internal/experiences/{made['id']}")).json()
+    assert (experience["seats_taken"], experience["waitlisted"]) == (1, 2)
 
 
 async def test_a_member_declines_once_and_cannot_answer_again(kit: Kit) -> None:
@@ -150,7 +154,7 @@ async def test_an_offer_reads_expired_once_the_window_has_closed_and_can_no_long
     kit: Kit, loyalty: Any
 ) -> None:
     member = await kit.member()
-    made, invited = await kit.invited(member)
+    _, invited = await kit.invited(member)
     later = now() + timedelta(hours=1, seconds=1)
     (seen,) = await respond.member_invitations(loyalty.engine, SYSTEM, member, now=later)
     assert seen.state == "expired"
