@@ -15,13 +15,14 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from services.common.db import create_engine
 from services.common.logs import configure_logging
 from services.common.migrate import upgrade_all
-from services.common.settings import Settings, get_settings
+from services.common.settings import MIN_SERVICE_SECRET_BYTES, Settings, get_settings
 
 cli = typer.Typer(
     help="A loyalty and recognition programme: identity and loyalty services behind a GraphQL gateway.",
@@ -90,13 +91,25 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 def _require_secret(settings: Settings) -> str:
-    if settings.service_secret is None or len(settings.service_secret.get_secret_value()) < 16:
+    if settings.service_secret is None:
         typer.echo(
-            "LOYALTY_SERVICE_SECRET must be set (16 characters or more) to run the parts separately.",
+            f"LOYALTY_SERVICE_SECRET must be set (at least {MIN_SERVICE_SECRET_BYTES} bytes) to "
+            "run the parts separately.",
             err=True,
         )
         raise typer.Exit(code=2)
     return settings.service_secret.get_secret_value()
+
+
+def _settings() -> Settings:
+    """The settings, or a clear message and exit status 2 when the environment is not valid."""
+    try:
+        return get_settings()
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False, include_input=False):
+            name = "LOYALTY_" + "_".join(str(p) for p in error["loc"]).upper()
+            typer.echo(f"{name}: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _run(app: Any, host: str, port: int) -> None:
@@ -178,7 +191,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the platform. With no part, everything runs in one process with a demo programme."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level, part=part.value)
 
     if part is Part.ALL:
@@ -248,7 +261,7 @@ def _gateway_app(
 @cli.command("migrate")
 def migrate_command() -> None:
     """Apply every service's migrations to the configured database."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level, part="migrate")
     with database(settings) as url:
         upgrade_all(url)
@@ -264,7 +277,7 @@ def create_admin(
     from services.common.problems import Problem
     from services.identity.organisations import use_cases as identity
 
-    settings = get_settings()
+    settings = _settings()
 
     async def run(url: str) -> Any:
         engine = create_engine(url, pool_size=1, application_name="cli")
@@ -376,7 +389,7 @@ def demo_printout(credentials: dict[str, Any], *, graphiql: str | None) -> str:
 def expire_points_command() -> None:
     """Release pending points that have come due and expire points past their date (also run on
     a schedule inside ``serve``)."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level, part="jobs")
 
     async def run(url: str) -> Any:
@@ -399,7 +412,7 @@ def seed_demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
 ) -> None:
     """Seed the demo programme into the configured database (once) and print how to sign in."""
-    settings = get_settings()
+    settings = _settings()
     with database(settings) as url:
         upgrade_all(url)
         credentials = asyncio.run(_seed(url, settings.data_dir))

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.problems import InvalidInput, Problem
+from services.common.settings import check_service_secret
 
 REQUESTS = Counter(
     "loyalty_http_requests_total", "HTTP requests handled", ["part", "method", "route", "status"]
@@ -77,7 +78,7 @@ class ServiceTokens:
     """Caches short-lived service tokens per audience so callers sign once a minute, not per call."""
 
     def __init__(self, secret: str) -> None:
-        self._secret = secret
+        self._secret = check_service_secret(secret)
         self._cache: dict[str, tuple[float, str]] = {}
 
     def header(self, audience: str) -> str:
@@ -95,7 +96,7 @@ class ServiceAuthMiddleware:
 
     def __init__(self, app: ASGIApp, secret: str, audience: str) -> None:
         self.app = app
-        self.secret = secret
+        self.secret = check_service_secret(secret)
         self.audience = audience
         self._verified: dict[str, float] = {}
 

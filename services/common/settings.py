@@ -6,8 +6,24 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The internal service secret signs HS256 tokens: RFC 7518 asks for a key of at least the
+#: hash's size, 256 bits.
+MIN_SERVICE_SECRET_BYTES = 32
+
+
+def check_service_secret(secret: str) -> str:
+    """``secret`` if it is long enough to sign HS256 tokens, else ``ValueError``."""
+    size = len(secret.encode())
+    if size < MIN_SERVICE_SECRET_BYTES:
+        raise ValueError(
+            f"the service secret must be at least {MIN_SERVICE_SECRET_BYTES} bytes (it has "
+            f"{size}); generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return secret
 
 
 class Environment(StrEnum):
@@ -46,6 +62,13 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_tokens: int = 2000
     log_level: str = "INFO"
+
+    @field_validator("service_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_service_secret(value.get_secret_value())
+        return value
 
     @property
     def is_development(self) -> bool:
