@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -113,15 +114,26 @@ Mutation = _root("Mutation")
 
 CACHE_SIZE = 512  # distinct documents whose parse and validation are remembered
 
+log = structlog.get_logger("graphql_schema")
+
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: Any | None = None
     ) -> None:
-        """Log only the unexpected: coded errors and bad queries are the client's business."""
-        unexpected = [e for e in errors if is_unexpected(e)]
-        if unexpected:
-            super().process_errors(unexpected, execution_context)
+        """Log only the unexpected: coded errors and bad queries are the client's business.
+
+        A line names the operation and the field's path, with the exception behind it; never
+        the document nor its variables, which may hold credentials."""
+        operation = getattr(execution_context, "operation_name", None)
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "unexpected error in a GraphQL field",
+                    operation=operation,
+                    path=error.path,
+                    exc_info=error.original_error or error,
+                )
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

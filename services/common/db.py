@@ -27,5 +27,6 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        hide_parameters=True,  # errors name the statement, never the values (password hashes...)
         connect_args={"server_settings": {"application_name": application_name}},
     )
