@@ -53,6 +53,13 @@ class Settings(BaseSettings):
 
     # loyalty
     points_job_interval_seconds: float = Field(default=60.0, gt=0)
+    referral_link_base: str = "https://loyalty.example.org/join"  # members' share links
+    referrals_job_interval_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_first_retry_seconds: float = Field(default=30.0, gt=0)
+    webhook_max_retry_seconds: float = Field(default=4 * 3600.0, gt=0)
+    webhook_give_up_after_seconds: float = Field(default=24 * 3600.0, gt=0)
+    webhook_max_attempts: int = Field(default=20, ge=1, le=1000)
 
     # gateway
     identity_url: str | None = None

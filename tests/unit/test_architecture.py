@@ -23,7 +23,16 @@ PURE_MODULES = [
     "services/loyalty/experiences/ratings.py",
     "services/loyalty/experiences/door_codes.py",
     "services/loyalty/experiences/door_pass.py",
-    "services/loyalty/referrals",
+    "services/loyalty/referrals/ambassadors.py",
+    "services/loyalty/referrals/attribution.py",
+    "services/loyalty/referrals/backoff.py",
+    "services/loyalty/referrals/codes.py",
+    "services/loyalty/referrals/conversion.py",
+    "services/loyalty/referrals/model.py",
+    "services/loyalty/referrals/payloads.py",
+    "services/loyalty/referrals/signing.py",
+    "services/loyalty/referrals/words.py",
+    "services/identity/referees/hashing.py",
     "services/identity/normalise.py",
 ]
 

@@ -12,20 +12,27 @@ from services.loyalty.earning.award import simulate_earn
 from services.loyalty.earning.earn import earn_points
 from services.loyalty.earning.jobs import run_point_jobs
 from services.loyalty.earning.reversal import reverse_earn
+from services.loyalty.referrals import hooks as referrals
 from services.loyalty.routing import INTERNAL
 from services.loyalty.rulebook.book import book_of
 
 
 async def record_earn(request: Request) -> Response:
     body = await parse_body(request, contract.RecordEarn)
+    engine, book = routing.engine(request), book_of(request)
     outcome = await earn_points(
-        routing.engine(request),
-        book_of(request),
+        engine,
+        book,
         routing.actor(request),
         body,
         locale=routing.locale(request),
         turns=request.app.state.turns,
     )
+    if outcome.created:  # perhaps a referee's first qualifying event
+        event = body.event
+        await referrals.after_earn(
+            engine, book, body.member_id, event.trigger.value, event.occurred_at, outcome.entry.id
+        )
     return reply(outcome, 201 if outcome.created else 200)
 
 

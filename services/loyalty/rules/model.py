@@ -116,6 +116,30 @@ class TierDef(_Frozen):
     benefits_fr: tuple[Benefit, ...] = ()
 
 
+REFERRAL_QUALIFYING = frozenset({Trigger.PURCHASE, Trigger.ATTENDANCE, Trigger.SUBSCRIPTION})
+
+
+class ReferralTerms(_Frozen):
+    """The referral programme's terms: a referral holds its referee for
+    ``attribution_window_days``; at most ``cap`` referrals per member over ``cap_period_days``;
+    consent stated at most ``consent_max_age_days`` before; the referee converts by a first
+    event of one of ``qualifying_triggers``. The referrer's reward is the rules of trigger
+    ``referral_converted``; the referee's welcome, the rules of trigger ``signup`` in the
+    category ``referral``."""
+
+    attribution_window_days: int = Field(default=30, ge=1, le=365)
+    cap: int = Field(default=20, ge=1, le=1000)
+    cap_period_days: int = Field(default=30, ge=1, le=365)
+    consent_max_age_days: int = Field(default=365, ge=0, le=3650)
+    qualifying_triggers: frozenset[Trigger] = Field(default=REFERRAL_QUALIFYING, min_length=1)
+
+    @model_validator(mode="after")
+    def _no_conversion_qualifies(self) -> ReferralTerms:
+        if Trigger.REFERRAL_CONVERTED in self.qualifying_triggers:
+            raise ValueError("a conversion cannot qualify another conversion")
+        return self
+
+
 class RuleSet(_Frozen):
     version: int = Field(ge=1)
     effective_at: AwareDatetime
@@ -129,6 +153,7 @@ class RuleSet(_Frozen):
     tier_grace_days: int = Field(default=90, ge=0, le=365)
     expiry_months: int | None = Field(default=24, ge=1, le=120)
     reduction_notice_days: int = Field(default=30, ge=0, le=365)
+    referrals: ReferralTerms = ReferralTerms()
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleSet:
