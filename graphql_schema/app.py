@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,6 +51,7 @@ from graphql_schema.pages import GRAPHIQL, static_files
 from graphql_schema.schema import build_schema
 from services.common.http import ServiceTokens, base_middleware, operational_routes
 from services.common.settings import Settings
+from services.common.text import find_forbidden
 
 
 class _Refused(Exception):
@@ -120,6 +122,25 @@ class GatewayView(GraphQL[Context, None]):
             {k: v for k, v in params.items() if v or k not in _OPTIONAL_GET_PARAMETERS}
         )
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict JSON: UTF-8, an object, no ``NaN`` or ``Infinity``; a body that is not is a
+        request error (400 ``INVALID_INPUT``), however it fails to decode."""
+        try:
+            decoded = json.loads(data, parse_constant=_no_constant)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from None
+        except RecursionError:
+            raise HTTPException(400, "The request body is nested too deeply.") from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        except ValueError:  # an integer of thousands of digits, NaN, Infinity
+            raise HTTPException(
+                400, "The request body holds a number that is too long, NaN or Infinity."
+            ) from None
+        if not isinstance(decoded, dict):  # batches, strings, numbers
+            raise HTTPException(400, "Expected a JSON object (batches are not supported).")
+        return decoded
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -138,6 +159,12 @@ class GatewayView(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        forbidden = find_forbidden(request_data.variables or {}, ("variables",))
+        if forbidden is not None:  # refused like a variable that cannot be coerced
+            extensions = {"code": INVALID_INPUT, "reason": forbidden.reason}
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(forbidden.message, extensions=extensions)]
+            )
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -251,6 +278,10 @@ def _plain_json_content_type(scope: Scope) -> Scope:
         for name, value in scope["headers"]
     ]
     return {**scope, "headers": headers}
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _refusal(status: int, code: str, message: str, headers: dict[str, str]) -> Response:

@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 import jwt
+import structlog
 from asgi_correlation_id import CorrelationIdMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +35,8 @@ LATENCY = Histogram(
 )
 
 M = TypeVar("M", bound=BaseModel)
+log = structlog.get_logger(__name__)
+INTERNAL_ERROR = "INTERNAL_ERROR"
 SERVICE_TOKEN_TTL = 300
 _ALGORITHM = "HS256"
 
@@ -65,6 +69,36 @@ class MetricsMiddleware:
             method = scope["method"]
             LATENCY.labels(self.part, method, path).observe(time.perf_counter() - started)
             REQUESTS.labels(self.part, method, path, str(status)).inc()
+
+
+class UnexpectedErrors:
+    """Whatever a route lets through is logged (redacted, see ``logs``) and answered as a JSON
+    ``500`` with the code ``INTERNAL_ERROR``: no exception text, SQL or traceback reaches the
+    caller, and the caller always gets JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            log.exception("unexpected error", method=scope["method"], route=route)
+            if started:  # the answer is under way: nothing more can be said
+                return
+            body = {"code": INTERNAL_ERROR, "message": "unexpected error", "details": {}}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
 
 
 def issue_service_token(secret: str, audience: str) -> str:
@@ -143,6 +177,7 @@ def base_middleware(
 ) -> list[Middleware]:
     middleware = [
         Middleware(CorrelationIdMiddleware, header_name="X-Request-ID"),
+        Middleware(UnexpectedErrors),
         Middleware(MetricsMiddleware, part=part),
     ]
     if service_secret is not None and audience is not None:
@@ -206,4 +241,15 @@ async def problem_handler(_: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
-EXCEPTION_HANDLERS = {Problem: problem_handler}
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def http_error_handler(_: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed) in the problem shape."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "INVALID_INPUT" if exc.status_code < 500 else "ERROR")
+    body = {"code": code, "message": str(exc.detail).lower(), "details": {}}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS = {Problem: problem_handler, HTTPException: http_error_handler}
