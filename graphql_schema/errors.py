@@ -7,7 +7,8 @@ else is a GraphQL error with a stable ``extensions.code``:
 - ``QUERY_TOO_COMPLEX``: the document is over a limit (depth, aliases, tokens);
 - ``UNAUTHENTICATED`` / ``FORBIDDEN``: missing, bad or insufficient credentials;
 - ``NOT_FOUND``, ``RATE_LIMITED``, and a service's own conflict codes;
-- ``INTERNAL_ERROR``: anything unexpected, masked outside development.
+- ``INTERNAL_ERROR``: anything unexpected, masked in every environment (its details, which may
+  name SQL, parameters or exception texts, go to the log only, redacted).
 """
 
 from __future__ import annotations
@@ -80,17 +81,13 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 class PublicErrors(MaskErrors):
-    """Give every error a code; mask the unexpected ones unless ``mask`` is off (development).
+    """Give every error a code; mask the unexpected ones, in development too.
 
     Runs once per operation (not per field), after execution.
     """
 
-    def __init__(self, *, mask: bool) -> None:
-        super().__init__(should_mask_error=self._should_mask, error_message=MASKED_MESSAGE)
-        self.mask = mask
-
-    def _should_mask(self, error: GraphQLError) -> bool:
-        return self.mask and is_unexpected(error)
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)

@@ -1,4 +1,5 @@
-"""What one request may ask: its body size, its document's tokens, depth and aliases.
+"""What one request may ask: its body size, its document's tokens, depth and aliases; and what
+its strings may hold (no control characters, see ``services.common.text``).
 
 Limit refusals carry ``extensions.code = QUERY_TOO_COMPLEX`` and ``extensions.limit`` (``depth``,
 ``aliases`` or ``tokens``). The validation rules are built once per schema: strawberry's
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, ValidationContext
+from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationContext
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
@@ -20,8 +21,9 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from graphql_schema.errors import QUERY_TOO_COMPLEX, REQUEST_TOO_LARGE
+from graphql_schema.errors import INVALID_INPUT, QUERY_TOO_COMPLEX, REQUEST_TOO_LARGE
 from services.common.settings import Settings
+from services.common.text import CONTROL_CHARACTER, forbidden_character
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -49,10 +51,29 @@ def _coded(rule: type[ASTValidationRule], limit: str) -> type[ASTValidationRule]
     return CodedRule
 
 
+class NoControlCharacters(ASTValidationRule):
+    """A string written in the document (``\\u0000`` escapes included) holds no control
+    character; variables are checked by the view."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if forbidden_character(node.value) is not None:
+            self.report_error(
+                GraphQLError(
+                    "a string in the document contains a control character, which is not allowed",
+                    node,
+                    extensions={"code": INVALID_INPUT, "reason": CONTROL_CHARACTER},
+                )
+            )
+
+
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     depth = QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
     aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
-    return [*(_coded(r, "depth") for r in depth), *(_coded(r, "aliases") for r in aliases)]
+    return [
+        *(_coded(r, "depth") for r in depth),
+        *(_coded(r, "aliases") for r in aliases),
+        NoControlCharacters,
+    ]
 
 
 def token_limit(settings: Settings) -> Callable[[], SchemaExtension]:

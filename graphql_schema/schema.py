@@ -145,7 +145,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        lambda: PublicErrors(mask=not settings.is_development),
+        PublicErrors,
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

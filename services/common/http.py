@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.problems import InvalidInput, Problem
 from services.common.settings import check_service_secret
+from services.common.text import find_forbidden
 
 REQUESTS = Counter(
     "loyalty_http_requests_total", "HTTP requests handled", ["part", "method", "route", "status"]
@@ -218,8 +220,17 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    """Validate a JSON body against a contract model; bad input becomes a 422 ``INVALID_INPUT``."""
+    """Validate a JSON body against a contract model; bad input becomes a 422 ``INVALID_INPUT``
+    (a control character in a string: ``CONTROL_CHARACTER``, see ``services.common.text``)."""
     raw = await request.body()
+    if b"\\u" in raw:  # an escape, which may spell a control character
+        try:
+            decoded = json.loads(raw)
+        except (ValueError, RecursionError):
+            decoded = None  # the contract's validation says what is wrong
+        forbidden = find_forbidden(decoded)
+        if forbidden is not None:
+            raise InvalidInput(forbidden.message, code=forbidden.reason, field=forbidden.where)
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
