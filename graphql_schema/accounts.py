@@ -2,7 +2,8 @@
 # mypy: disable-error-code="untyped-decorator"
 """Points accounts: the member's account (``me { account }``: balance, pending points, tier,
 progress and history) and the programme's figures: for admins, those read from the ledger; for
-admins and venue staff, the experiences' (built in ``experiences``, the one area this imports)."""
+admins and venue staff, the experiences' (built in ``experiences``); for admins, the ambassadors'
+board (built in ``referrals``). Those two are the areas this imports."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from graphql_schema.context import Info
 from graphql_schema.errors import invalid_input
 from graphql_schema.experiences import ExperienceStats, experience_stats
 from graphql_schema.loaders import AccountPage
+from graphql_schema.referrals import AmbassadorBoard, ambassador_board
 from graphql_schema.types import LedgerEntry, Locale, Tier
 from services.common.actor import ActorKind
 from services.loyalty import contract as lc
@@ -178,6 +180,15 @@ class ProgrammeStats:
         self, info: Info, venue_id: strawberry.ID | None = None, locale: Locale | None = None
     ) -> ExperienceStats:
         return await experience_stats(info, venue_id, locale_code(locale))
+
+    @strawberry.field(
+        description="Admins: ambassadors ranked by the quality of the people they brought in "
+        "over 90 days (who stayed, attended, came back), and why referrals were refused."
+    )
+    async def ambassadors(
+        self, info: Info, first: int = 10, locale: Locale | None = None
+    ) -> AmbassadorBoard:
+        return await ambassador_board(info, first, locale_code(locale))
 
 
 # ---- resolvers -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.errors import ApiError, forbidden, unauthenticated
 from services.common.actor import Actor, ActorKind
+from services.identity import contract as ic
 
 ALGORITHMS = ["EdDSA"]  # what identity signs with; nothing else is accepted
 JWKS_TTL = 300.0  # the keys are refetched this often, so withdrawn keys stop working
@@ -31,6 +32,7 @@ class Principal:
     kind: ActorKind
     id: str | None = None
     venues: frozenset[str] = field(default_factory=frozenset)
+    scope: ic.PartnerScope | None = None  # a partner's key: what it may do
 
     @property
     def actor(self) -> Actor:
@@ -123,7 +125,7 @@ class ApiKeys:
         except ServiceProblem:
             self._valid.pop(digest, None)
             raise unauthenticated("the API key is not valid") from None
-        principal = Principal(ActorKind.PARTNER, str(partner.partner_id))
+        principal = Principal(ActorKind.PARTNER, str(partner.partner_id), scope=partner.scope)
         if len(self._valid) > 10_000:
             self._valid.clear()
         self._valid[digest] = (self.clock() + API_KEY_TTL, principal, str(partner.key_id))

@@ -7,27 +7,37 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
 
+from graphql_schema.auth import Principal
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, locale_code, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, invalid_input
-from graphql_schema.types import AwardLine, IdentifierKind, LedgerEntry, Locale, Trigger
+from graphql_schema.types import (
+    AwardLine,
+    IdentifierKind,
+    LedgerEntry,
+    Locale,
+    OutOfScope,
+    Trigger,
+)
 from services.common.actor import SYSTEM, ActorKind
+from services.common.money import is_plain_decimal
+from services.identity import contract as ic
 from services.loyalty import contract as lc
 
 
 def _amount(raw: str | None) -> Decimal | None:
+    """A decimal in plain notation: ``1_000``, ``1E+2``, `` 12`` or ``+5`` are refused."""
     if raw is None:
         return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise invalid_input('amount must be a decimal number such as "45.90"') from None
+    if not is_plain_decimal(raw):
+        raise invalid_input('amount must be a decimal number such as "45.90"')
+    return Decimal(raw)
 
 
 # ---- types -----------------------------------------------------------------------------------
@@ -53,6 +63,17 @@ class EarnRecorded:
     entry: LedgerEntry
 
 
+@strawberry.type(
+    description="An earn recorded by a partner: what this event earned, never the member's "
+    "balance or history."
+)
+class PartnerEarnRecorded:
+    created: bool
+    external_id: str
+    points: int
+    summary: str
+
+
 @strawberry.type
 class EarnRejected(UserError):
     pass
@@ -72,16 +93,25 @@ class EarnReversed:
     entry: LedgerEntry
 
 
+@strawberry.type(description="A partner's earn reversed: the points taken back, no balance.")
+class PartnerEarnReversed:
+    created: bool
+    external_id: str
+    points_reversed: int
+
+
 @strawberry.type
 class ReversalRejected(UserError):
     pass
 
 
 RecordEarnEventResult = Annotated[
-    EarnRecorded | EarnRejected | MemberNotFound, strawberry.union("RecordEarnEventResult")
+    EarnRecorded | PartnerEarnRecorded | EarnRejected | MemberNotFound | OutOfScope,
+    strawberry.union("RecordEarnEventResult"),
 ]
 ReverseEarnEventResult = Annotated[
-    EarnReversed | ReversalRejected, strawberry.union("ReverseEarnEventResult")
+    EarnReversed | PartnerEarnReversed | ReversalRejected,
+    strawberry.union("ReverseEarnEventResult"),
 ]
 
 
@@ -174,6 +204,35 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
         raise unexpected(problem) from None
 
 
+PARTNER_IDENTIFIERS = (ic.IdentifierKind.MEMBERSHIP_CARD, ic.IdentifierKind.TICKETING_ID)
+
+
+def out_of_scope(principal: Principal, input: RecordEarnEventInput) -> OutOfScope | None:
+    """A partner records only the triggers, at the venues, its key's scope allows; and it names
+    members by member id, card or ticketing id (what a member shows it), never by an email or a
+    phone, which would tell it who is a member."""
+    scope = principal.scope
+    if principal.kind is not ActorKind.PARTNER:
+        return None
+    if scope is None or input.trigger.value not in scope.triggers:
+        return OutOfScope(
+            code="TRIGGER_NOT_ALLOWED",
+            message=f"this API key may not record {input.trigger.value} events",
+        )
+    if scope.venue_ids is not None and (
+        input.venue_id is None or str(input.venue_id) not in {str(v) for v in scope.venue_ids}
+    ):
+        return OutOfScope(
+            code="VENUE_NOT_ALLOWED", message="this API key may not record events at that venue"
+        )
+    if input.identifier is not None and input.identifier.kind not in PARTNER_IDENTIFIERS:
+        return OutOfScope(
+            code="IDENTIFIER_NOT_ALLOWED",
+            message="a partner names a member by member id, membership card or ticketing id",
+        )
+    return None
+
+
 # ---- resolvers -------------------------------------------------------------------------------
 
 
@@ -234,6 +293,9 @@ class Mutation:
             input.venue_id,
         )
         build(lc.EarnEvent, **event)  # bad input is refused before anything is looked up
+        refused = out_of_scope(principal, input)
+        if refused is not None:
+            return refused
         member = await _member_of(info, input)
         if isinstance(member, MemberNotFound):
             return member
@@ -247,6 +309,13 @@ class Mutation:
             ):
                 return EarnRejected(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
+        if principal.kind is ActorKind.PARTNER:
+            return PartnerEarnRecorded(
+                created=outcome.created,
+                external_id=outcome.entry.external_id,
+                points=outcome.entry.points,
+                summary=outcome.entry.summary,
+            )
         return EarnRecorded(
             created=outcome.created,
             points=outcome.entry.points,
@@ -273,6 +342,12 @@ class Mutation:
             if problem.status in (403, 404, 409):
                 return ReversalRejected(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
+        if principal.kind is ActorKind.PARTNER:
+            return PartnerEarnReversed(
+                created=outcome.created,
+                external_id=input.external_id,
+                points_reversed=outcome.points_reversed,
+            )
         return EarnReversed(
             created=outcome.created,
             points_reversed=outcome.points_reversed,

@@ -23,6 +23,15 @@ from graphql_schema.common import build, graphql_id, parse_uuid, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError
 from graphql_schema.invitations import Invitation, member_invitations
+from graphql_schema.referrals import (
+    MyReferral,
+    ReferralCodeRejected,
+    SignupReferral,
+    join_with_code,
+    member_code,
+    my_referrals,
+    refuse_code,
+)
 from graphql_schema.types import Channel, IdentifierKind, Locale, MemberStatus
 from services.common.actor import ActorKind
 from services.identity import contract as ic
@@ -159,6 +168,21 @@ class Me:
         language = await self.language(info, locale)
         return await member_invitations(info, self.member_id, language)
 
+    @strawberry.field(description="The member's referral code, to give a friend: K7QM-4XRF.")
+    async def referral_code(self, info: Info) -> str:
+        await info.context.require(ActorKind.MEMBER)
+        return (await member_code(info, self.member_id)).code
+
+    @strawberry.field(description="A link to join that carries the member's referral code.")
+    async def referral_link(self, info: Info) -> str:
+        await info.context.require(ActorKind.MEMBER)
+        return (await member_code(info, self.member_id)).link
+
+    @strawberry.field(description="The people the member brought in: how far each got.")
+    async def referrals(self, info: Info, locale: Locale | None = None) -> list[MyReferral]:
+        await info.context.require(ActorKind.MEMBER)
+        return await my_referrals(info, self.member_id, await self.language(info, locale))
+
 
 # ---- expected outcomes -----------------------------------------------------------------------
 
@@ -168,6 +192,9 @@ class MemberRegistered:
     member: Me
     created: bool = strawberry.field(
         description="False when a retry with the same idempotency key returned the member."
+    )
+    referral: SignupReferral | None = strawberry.field(
+        default=None, description="What became of the referral code given, if any."
     )
 
 
@@ -220,7 +247,8 @@ class Erased:
 
 
 RegisterMemberResult = Annotated[
-    MemberRegistered | IdentifierConflict, strawberry.union("RegisterMemberResult")
+    MemberRegistered | IdentifierConflict | ReferralCodeRejected,
+    strawberry.union("RegisterMemberResult"),
 ]
 LinkIdentifierResult = Annotated[
     IdentifierLinked | IdentifierConflict, strawberry.union("LinkIdentifierResult")
@@ -243,6 +271,9 @@ class RegisterMemberInput:
     birth_date: dt.date | None = None
     idempotency_key: str | None = strawberry.field(
         default=None, description="A retry with the same key returns the same member."
+    )
+    referral_code: str | None = strawberry.field(
+        default=None, description="A member's code (or share link): they brought you."
     )
 
 
@@ -308,6 +339,10 @@ class Mutation:
             else None,
             idempotency_key=input.idempotency_key,
         )
+        code = input.referral_code
+        refused = await refuse_code(info, code)  # before joining: a typo can be corrected
+        if refused is not None:
+            return refused
         try:
             member, created = await info.context.identity.register(await info.context.actor(), body)
         except ServiceProblem as problem:
@@ -315,7 +350,10 @@ class Mutation:
                 return IdentifierConflict(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
         info.context.loaders.member.prime(member.id, member)
-        return MemberRegistered(member=Me(id=graphql_id(member.id)), created=created)
+        referral = await join_with_code(info, member, code, body) if code else None
+        return MemberRegistered(
+            member=Me(id=graphql_id(member.id)), created=created, referral=referral
+        )
 
     @strawberry.mutation(description="Link a card, phone, ticketing id or device to the member.")
     async def link_identifier(self, info: Info, input: LinkIdentifierInput) -> LinkIdentifierResult:

@@ -13,7 +13,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, parse_uuid, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError
-from graphql_schema.types import AccountRole, NotFound
+from graphql_schema.types import AccountRole, NotFound, Trigger
 from services.common.actor import ActorKind
 from services.identity import contract as ic
 
@@ -79,6 +79,24 @@ class StaffAccount:
         )
 
 
+@strawberry.type(description="What a partner's API key may do, as set by admins.")
+class PartnerScope:
+    triggers: list[Trigger] = strawberry.field(description="The events it may record.")
+    venue_ids: list[strawberry.ID] | None = strawberry.field(
+        description="The venues it may record events at; null: any venue."
+    )
+    register_referrals: bool
+
+    @classmethod
+    def of(cls, s: ic.PartnerScope) -> PartnerScope:
+        venues = None if s.venue_ids is None else [graphql_id(v) for v in s.venue_ids]
+        return cls(
+            triggers=[Trigger(t) for t in s.triggers if t in Trigger._value2member_map_],
+            venue_ids=venues,
+            register_referrals=s.register_referrals,
+        )
+
+
 @strawberry.type
 class ApiKey:
     id: strawberry.ID
@@ -87,6 +105,7 @@ class ApiKey:
     prefix: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    scope: PartnerScope
 
     @classmethod
     def of(cls, k: ic.ApiKey) -> ApiKey:
@@ -97,6 +116,7 @@ class ApiKey:
             prefix=k.prefix,
             created_at=k.created_at,
             revoked_at=k.revoked_at,
+            scope=PartnerScope.of(k.scope),
         )
 
 
@@ -141,6 +161,11 @@ class ApiKeyRevoked:
     key: ApiKey
 
 
+@strawberry.type
+class PartnerScopeSet:
+    key: ApiKey
+
+
 CreateStaffAccountResult = Annotated[
     StaffAccountCreated | EmailTaken | NotFound, strawberry.union("CreateStaffAccountResult")
 ]
@@ -149,6 +174,9 @@ IssuePartnerApiKeyResult = Annotated[
 ]
 RevokePartnerApiKeyResult = Annotated[
     ApiKeyRevoked | NotFound, strawberry.union("RevokePartnerApiKeyResult")
+]
+SetPartnerScopeResult = Annotated[
+    PartnerScopeSet | NotFound, strawberry.union("SetPartnerScopeResult")
 ]
 
 
@@ -182,6 +210,24 @@ class CreateStaffAccountInput:
     venue_ids: list[strawberry.ID] | None = None
 
 
+@strawberry.input(description="What a partner's key may do; left out: purchases, any venue.")
+class PartnerScopeInput:
+    triggers: list[Trigger] = strawberry.field(description="Purchases, attendance, ...")
+    venue_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Null: any venue."
+    )
+    register_referrals: bool = False
+
+
+def _scope(scope: PartnerScopeInput) -> dict[str, object]:
+    venues = scope.venue_ids
+    return {
+        "triggers": [t.value for t in scope.triggers],
+        "venue_ids": None if venues is None else [parse_uuid(v, "venueIds") for v in venues],
+        "register_referrals": scope.register_referrals,
+    }
+
+
 @strawberry.input
 class IssuePartnerApiKeyInput:
     partner_id: strawberry.ID
@@ -189,6 +235,13 @@ class IssuePartnerApiKeyInput:
     idempotency_key: str | None = strawberry.field(
         default=None, description="A retry with the same key returns the key, without its secret."
     )
+    scope: PartnerScopeInput | None = None
+
+
+@strawberry.input
+class SetPartnerScopeInput:
+    key_id: strawberry.ID
+    scope: PartnerScopeInput
 
 
 @strawberry.input
@@ -257,7 +310,12 @@ class Mutation:
         self, info: Info, input: IssuePartnerApiKeyInput
     ) -> IssuePartnerApiKeyResult:
         principal = await info.context.require(ActorKind.ADMIN)
-        body = build(ic.IssueApiKey, label=input.label, idempotency_key=input.idempotency_key)
+        body = build(
+            ic.IssueApiKey,
+            label=input.label,
+            idempotency_key=input.idempotency_key,
+            scope=_scope(input.scope) if input.scope else None,
+        )
         try:
             issued = await info.context.identity.issue_api_key(
                 principal.actor, parse_uuid(input.partner_id, "partnerId"), body
@@ -283,3 +341,22 @@ class Mutation:
             raise unexpected(problem) from None
         info.context.services.api_keys.forget(str(key.id))
         return ApiKeyRevoked(key=ApiKey.of(key))
+
+    @strawberry.mutation(
+        description="Admins: what a partner's key may do (triggers, venues, referrals)."
+    )
+    async def set_partner_scope(
+        self, info: Info, input: SetPartnerScopeInput
+    ) -> SetPartnerScopeResult:
+        principal = await info.context.require(ActorKind.ADMIN)
+        scope = build(ic.PartnerScope, **_scope(input.scope))
+        try:
+            key = await info.context.identity.set_partner_scope(
+                principal.actor, parse_uuid(input.key_id, "keyId"), scope
+            )
+        except ServiceProblem as problem:
+            if problem.status == 404:
+                return NotFound(message=problem.message, code=problem.code)
+            raise unexpected(problem) from None
+        info.context.services.api_keys.forget(str(key.id))
+        return PartnerScopeSet(key=ApiKey.of(key))

@@ -1,7 +1,8 @@
 """The public schema: the areas composed, with limits, caches and error masking.
 
 Each area of the schema (``members``, ``sessions``, ``organisations``, ``rules``, ``earning``,
-``accounts``, ``rewards``, ``experiences``, ``invitations``, ``door``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
+``accounts``, ``rewards``, ``experiences``, ``invitations``, ``door``, ``referrals``,
+``partner_webhooks``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
 another area, add its module to ``AREAS``. Two areas defining the same field name is an error at
 import time. What several areas share is in ``types`` (types) and ``common`` (resolver helpers).
 """
@@ -33,11 +34,14 @@ from graphql_schema import (
     limits,
     members,
     organisations,
+    partner_webhooks,
+    referrals,
     rewards,
     rules,
     sessions,
 )
 from graphql_schema.errors import PublicErrors, is_unexpected
+from graphql_schema.scalars import SCALAR_OVERRIDES
 from services.common.settings import Settings
 
 AREAS = (
@@ -51,6 +55,8 @@ AREAS = (
     experiences,
     invitations,
     door,
+    referrals,
+    partner_webhooks,
 )
 
 # The operations keep the order in which they were published, which is what introspection and
@@ -66,6 +72,8 @@ PUBLISHED_ORDER = {
         "simulate_earn",
         "experience",
         "experiences",
+        "partner_referrals",
+        "partner_webhook_deliveries",
     ),
     "Mutation": (
         "register_member",
@@ -96,6 +104,10 @@ PUBLISHED_ORDER = {
         "redeem_invitation",
         "redeem_invitations",
         "rate_experience",
+        "register_referral",
+        "set_partner_webhook",
+        "rotate_partner_webhook_secret",
+        "set_partner_scope",
     ),
 }
 
@@ -154,4 +166,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not settings.is_development),
+        scalar_overrides=SCALAR_OVERRIDES,
     )

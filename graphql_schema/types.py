@@ -56,6 +56,14 @@ class NotFound(UserError):
     pass
 
 
+@strawberry.type(
+    description="Outside what this partner's API key may do, as set by admins: "
+    "TRIGGER_NOT_ALLOWED, VENUE_NOT_ALLOWED, REFERRALS_NOT_ALLOWED."
+)
+class OutOfScope(UserError):
+    pass
+
+
 @strawberry.type
 class AwardLine:
     rule_key: str

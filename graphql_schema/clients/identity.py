@@ -131,3 +131,17 @@ class IdentityClient(ServiceClient):
                 "POST", "/internal/api-keys/verify", json=contract.VerifyApiKey(api_key=api_key)
             )
         )
+
+    async def resolve_referee(
+        self, actor: Actor, body: contract.ResolveReferee
+    ) -> contract.RefereeResolution:
+        return contract.RefereeResolution.model_validate(
+            await self.call("POST", "/internal/referees/resolve", actor=actor, json=body)
+        )
+
+    async def set_partner_scope(
+        self, actor: Actor, key_id: UUID, scope: contract.PartnerScope
+    ) -> contract.ApiKey:
+        return contract.ApiKey.model_validate(
+            await self.call("PUT", f"/internal/api-keys/{key_id}/scope", actor=actor, json=scope)
+        )

@@ -6,12 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from graphql_schema.clients.base import ServiceClient
+from graphql_schema.clients.referrals import ReferralCalls
 from services.common.actor import Actor
 from services.loyalty import contract
 from services.loyalty.experiences import contract as ec
 
 
-class LoyaltyClient(ServiceClient):
+class LoyaltyClient(ReferralCalls, ServiceClient):
     audience = "loyalty"
 
     async def earn(

@@ -23,6 +23,7 @@ from services.identity.members.routes import routes as member_routes
 from services.identity.organisations.routes import routes as organisation_routes
 from services.identity.outbox import relay
 from services.identity.privacy.routes import routes as privacy_routes
+from services.identity.referees.routes import routes as referee_routes
 from services.identity.sessions.routes import routes as session_routes
 from services.identity.sessions.signing_keys import signing_key
 
@@ -73,6 +74,7 @@ def create_app(
             *privacy_routes,
             *session_routes,
             *organisation_routes,
+            *referee_routes,
         ],
         middleware=base_middleware("identity", service_secret=service_secret, audience=AUDIENCE),
         exception_handlers=EXCEPTION_HANDLERS,

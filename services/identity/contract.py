@@ -87,7 +87,10 @@ class EventType(StrEnum):
     """Events identity delivers to loyalty (``POST /internal/events``), at least once.
 
     Every payload carries ``member_id``. ``member.registered`` also carries ``locale``,
-    ``birth_date`` (ISO date or null) and ``preferences``; ``identifier.linked`` carries ``kind``;
+    ``birth_date`` (ISO date or null), ``preferences`` and ``identifier_hashes`` (``{"email":
+    hash, "phone": hash}``: the keyed hashes of the normalised email and phone, see
+    ``RefereeResolution``); ``identifier.linked`` carries ``kind`` and, for an email or a phone,
+    ``identifier_hash``;
     ``members.merged`` carries ``survivor_id`` (= ``member_id``), ``absorbed_id`` and ``merge_id``;
     ``member.erased`` carries ``erased_at``; ``preferences.updated`` carries ``preferences``
     (``consents`` as ``{channel: granted}``, ``invitation_cap_per_30_days``, ``quiet_hours``
@@ -277,9 +280,22 @@ class StaffAccount(Model):
     created_at: datetime
 
 
+Trigger = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+
+
+class PartnerScope(Model):
+    """What a partner's key may do, set by admins: record events of these triggers (loyalty's
+    trigger names), at these venues (``None``: any venue), and register referrals or not."""
+
+    triggers: list[Trigger] = Field(default=["purchase"], max_length=10)
+    venue_ids: list[UUID] | None = Field(default=None, max_length=200)
+    register_referrals: bool = False
+
+
 class IssueApiKey(Model):
     label: Text = "default"
     idempotency_key: IdempotencyKey | None = None
+    scope: PartnerScope = PartnerScope()
 
 
 class ApiKey(Model):
@@ -289,6 +305,7 @@ class ApiKey(Model):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scope: PartnerScope = PartnerScope()
 
 
 class IssuedApiKey(Model):
@@ -303,3 +320,24 @@ class VerifyApiKey(Model):
 class PartnerPrincipal(Model):
     partner_id: UUID
     key_id: UUID
+    scope: PartnerScope = PartnerScope()
+
+
+# ---- referees --------------------------------------------------------------------------------
+
+
+class ResolveReferee(Model):
+    """Someone a partner or a member names as a referee."""
+
+    email: Email | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class RefereeResolution(Model):
+    """The referee's normalised identifiers as keyed hashes (HMAC-SHA256 under a secret only
+    identity holds, hex), and the members they belong to now (survivors of merges). The hashes
+    let loyalty recognise the same person later without ever holding the identifiers."""
+
+    email_hash: str | None
+    phone_hash: str | None
+    member_ids: list[UUID]

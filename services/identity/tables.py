@@ -158,6 +158,16 @@ api_keys = sa.Table(
     sa.Column("idempotency_key", sa.Text),
     sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
     sa.Column("revoked_at", _TS),
+    # the key's scope, set by admins (migration 0002)
+    sa.Column(
+        "allowed_triggers",
+        ARRAY(sa.Text),
+        nullable=False,
+        server_default=sa.text("ARRAY['purchase'::text]"),
+    ),
+    sa.Column("allowed_venue_ids", ARRAY(UUID(as_uuid=True))),  # none: any venue
+    sa.Column("may_register_referrals", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scope_updated_at", _TS),
     sa.UniqueConstraint("partner_id", "idempotency_key"),
     sa.CheckConstraint("char_length(prefix) = 8", name="prefix_length"),
     sa.CheckConstraint("secret_hash ~ '^[0-9a-f]{64}$'", name="secret_hash_sha256"),
@@ -230,4 +240,12 @@ audit_log = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("details", JSONB, nullable=False, server_default="{}"),
+)
+
+identifier_keys = sa.Table(
+    "identifier_keys",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("key", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
 )

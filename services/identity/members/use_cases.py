@@ -23,6 +23,7 @@ from services.identity.outbox import relay
 from services.identity.outbox.payloads import preferences_payload
 from services.identity.outbox.queries import add_event
 from services.identity.outcome import Outcome
+from services.identity.referees.use_cases import identifier_hashes
 
 REGISTER_SCOPE = "register_member"
 _MERGE_ATTEMPTS = 3
@@ -133,6 +134,9 @@ async def register_member(
                 "locale": body.locale.value,
                 "birth_date": birth_date.isoformat() if birth_date else None,
                 "preferences": preferences_payload(member.preferences),
+                "identifier_hashes": await identifier_hashes(
+                    conn, {kind.value: value for kind, value in wanted}
+                ),
             },
             now,
         )
@@ -218,12 +222,11 @@ async def link_identifier(
             if found is not None and found[0] == member.id:
                 return Outcome(found[1], created=False)
             raise _identifier_taken(body.kind)
-        await add_event(
-            conn,
-            EventType.IDENTIFIER_LINKED,
-            {"member_id": str(member.id), "kind": body.kind.value},
-            now,
-        )
+        hashed = await identifier_hashes(conn, {body.kind.value: value})
+        payload = {"member_id": str(member.id), "kind": body.kind.value}
+        if hashed:
+            payload["identifier_hash"] = hashed[body.kind.value]
+        await add_event(conn, EventType.IDENTIFIER_LINKED, payload, now)
         await uow.commit()
     relay.wake(engine)
     return Outcome(linked, created=True)

@@ -42,6 +42,7 @@ async def issue_api_key(
                 prefix=prefix,
                 secret_hash=tokens.sha256_hex(full_key),
                 idempotency_key=body.idempotency_key,
+                scope=body.scope,
                 now=now,
             )
             if key is not None:
@@ -51,7 +52,9 @@ async def issue_api_key(
                     conn, partner_id, body.idempotency_key
                 )
                 if earlier is not None:
-                    if earlier.key.label != body.label:
+                    if earlier.key.label != body.label or _scope_of_issue(
+                        earlier.key
+                    ) != _scope_of_issue(body):
                         raise Problem(
                             ProblemCode.IDEMPOTENCY_KEY_REUSED,
                             "this idempotency key was used for a different API key",
@@ -65,10 +68,49 @@ async def issue_api_key(
             actor=actor.label(),
             action="api_key.issued",
             subject=str(key.id),
-            details={"partner_id": str(partner_id), "prefix": key.prefix},
+            details={
+                "partner_id": str(partner_id),
+                "prefix": key.prefix,
+                "scope": key.scope.model_dump(mode="json"),
+            },
         )
         await uow.commit()
     return Outcome(contract.IssuedApiKey(key=key, secret=full_key), created=True)
+
+
+def _scope_of_issue(item: contract.ApiKey | contract.IssueApiKey) -> dict[str, object]:
+    """A scope compared as a set of triggers and of venues."""
+    scope = item.scope
+    venues = None if scope.venue_ids is None else sorted(set(scope.venue_ids))
+    return {
+        "triggers": sorted(set(scope.triggers)),
+        "venues": venues,
+        "referrals": scope.register_referrals,
+    }
+
+
+async def set_scope(
+    engine: AsyncEngine, actor: Actor, key_id: UUID, scope: contract.PartnerScope
+) -> contract.ApiKey:
+    """Change what a partner's key may do (admins); audited with the scope before and after."""
+    require_admin(actor)
+    async with UnitOfWork(engine) as uow:
+        before = await queries.api_key_by_id(uow.conn, key_id)
+        key = await queries.set_scope(uow.conn, key_id, scope, datetime.now(UTC))
+        if key is None or before is None:
+            raise NotFound(ProblemCode.API_KEY_NOT_FOUND, "no such API key", key_id=str(key_id))
+        await audit.record(
+            uow.conn,
+            actor=actor.label(),
+            action="api_key.scope_set",
+            subject=str(key_id),
+            details={
+                "before": before.scope.model_dump(mode="json"),
+                "after": key.scope.model_dump(mode="json"),
+            },
+        )
+        await uow.commit()
+    return key
 
 
 async def revoke_api_key(engine: AsyncEngine, actor: Actor, key_id: UUID) -> contract.ApiKey:
@@ -100,4 +142,6 @@ async def verify_api_key(
     digest = tokens.sha256_hex(body.api_key)
     if row is None or not tokens.same_digest(row.secret_hash, digest) or row.key.revoked_at:
         raise invalid
-    return contract.PartnerPrincipal(partner_id=row.key.partner_id, key_id=row.key.id)
+    return contract.PartnerPrincipal(
+        partner_id=row.key.partner_id, key_id=row.key.id, scope=row.key.scope
+    )

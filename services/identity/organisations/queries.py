@@ -202,6 +202,23 @@ async def staff_account(conn: AsyncConnection, row: AccountRow) -> contract.Staf
 # ---- partner API keys ------------------------------------------------------------------------
 
 
+def _scope(r: sa.Row[Any]) -> contract.PartnerScope:
+    venues = r.allowed_venue_ids
+    return contract.PartnerScope(
+        triggers=list(r.allowed_triggers),
+        venue_ids=None if venues is None else sorted(venues),
+        register_referrals=r.may_register_referrals,
+    )
+
+
+def _scope_values(scope: contract.PartnerScope) -> dict[str, Any]:
+    return {
+        "allowed_triggers": sorted(set(scope.triggers)),
+        "allowed_venue_ids": None if scope.venue_ids is None else sorted(set(scope.venue_ids)),
+        "may_register_referrals": scope.register_referrals,
+    }
+
+
 def _api_key_row(r: sa.Row[Any]) -> ApiKeyRow:
     return ApiKeyRow(
         key=contract.ApiKey(
@@ -211,6 +228,7 @@ def _api_key_row(r: sa.Row[Any]) -> ApiKeyRow:
             prefix=r.prefix,
             created_at=r.created_at,
             revoked_at=r.revoked_at,
+            scope=_scope(r),
         ),
         secret_hash=r.secret_hash,
         idempotency_key=r.idempotency_key,
@@ -225,6 +243,7 @@ async def insert_api_key(
     prefix: str,
     secret_hash: str,
     idempotency_key: str | None,
+    scope: contract.PartnerScope,
     now: datetime,
 ) -> contract.ApiKey | None:
     """The new key, or ``None`` when its idempotency key (or, rarely, its prefix) is taken."""
@@ -239,6 +258,7 @@ async def insert_api_key(
                 secret_hash=secret_hash,
                 idempotency_key=idempotency_key,
                 created_at=now,
+                **_scope_values(scope),
             )
             .on_conflict_do_nothing()
             .returning(api_keys)
@@ -258,6 +278,11 @@ async def api_key_by_idempotency_key(
         )
     ).first()
     return None if row is None else _api_key_row(row)
+
+
+async def api_key_by_id(conn: AsyncConnection, key_id: UUID) -> contract.ApiKey | None:
+    row = (await conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id))).first()
+    return None if row is None else _api_key_row(row).key
 
 
 async def api_key_by_prefix(conn: AsyncConnection, prefix: str) -> ApiKeyRow | None:
@@ -281,3 +306,17 @@ async def revoke_api_key(
         return _api_key_row(row).key, True
     row = (await conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id))).first()
     return None if row is None else (_api_key_row(row).key, False)
+
+
+async def set_scope(
+    conn: AsyncConnection, key_id: UUID, scope: contract.PartnerScope, now: datetime
+) -> contract.ApiKey | None:
+    row = (
+        await conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key_id)
+            .values(scope_updated_at=now, **_scope_values(scope))
+            .returning(api_keys)
+        )
+    ).first()
+    return None if row is None else _api_key_row(row).key

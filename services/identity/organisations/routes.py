@@ -42,6 +42,12 @@ async def revoke_api_key(request: Request) -> Response:
     return reply(await api_keys.revoke_api_key(engine(request), actor(request), key_id))
 
 
+async def set_scope(request: Request) -> Response:
+    key_id = path_uuid(request, "key_id")
+    body = await parse_body(request, contract.PartnerScope)
+    return reply(await api_keys.set_scope(engine(request), actor(request), key_id, body))
+
+
 async def verify_api_key(request: Request) -> Response:
     body = await parse_body(request, contract.VerifyApiKey)
     return reply(await api_keys.verify_api_key(engine(request), body))
@@ -55,4 +61,5 @@ routes = [
     Route(f"{INTERNAL}/partners/{{partner_id}}/api-keys", issue_api_key, methods=["POST"]),
     Route(f"{INTERNAL}/api-keys/verify", verify_api_key, methods=["POST"]),
     Route(f"{INTERNAL}/api-keys/{{key_id}}/revoke", revoke_api_key, methods=["POST"]),
+    Route(f"{INTERNAL}/api-keys/{{key_id}}/scope", set_scope, methods=["PUT"]),
 ]

@@ -7,7 +7,7 @@ Routes, all JSON, under ``/internal`` (``?locale=en|fr`` where texts are returne
 method path                                    body -> answer                            who
 ====== ======================================= ========================================= =========
 GET    /members/{id}/referral-code             -> MemberCode (given on first read)       member, admin
-GET    /referral-codes/{code}                  -> CodeCheck                              anyone
+GET    /referral-codes?code=                   -> CodeCheck                              anyone
 POST   /referrals                              RegisterReferral -> ReferralDecision      partner
 POST   /referrals/signup                       SignupReferral -> ReferralDecision        system
 GET    /partner/referrals?first=&after=        -> PartnerReferrals (its own only)        partner

@@ -26,7 +26,8 @@ async def member_code(request: Request) -> Response:
 
 
 async def check_code(request: Request) -> Response:
-    return reply(await use_cases.check_code(routing.engine(request), request.path_params["code"]))
+    code = request.query_params.get("code", "")
+    return reply(await use_cases.check_code(routing.engine(request), code))
 
 
 async def register(request: Request) -> Response:
@@ -114,7 +115,7 @@ async def run_jobs(request: Request) -> Response:
 
 routes = [
     Route(f"{INTERNAL}/members/{{member_id}}/referral-code", member_code, methods=["GET"]),
-    Route(f"{INTERNAL}/referral-codes/{{code}}", check_code, methods=["GET"]),
+    Route(f"{INTERNAL}/referral-codes", check_code, methods=["GET"]),
     Route(f"{INTERNAL}/referrals", register, methods=["POST"]),
     Route(f"{INTERNAL}/referrals/signup", register_signup, methods=["POST"]),
     Route(f"{INTERNAL}/partner/referrals", partner_referrals, methods=["GET"]),

@@ -12,6 +12,7 @@ mutation Earn($input: RecordEarnEventInput!) {
   recordEarnEvent(input: $input) {
     __typename
     ... on EarnRecorded { created points balance pending entry { id summary lines { ruleKey ruleVersion points reason } } }
+    ... on PartnerEarnRecorded { created points externalId summary }
     ... on UserError { code message }
   }
 }
@@ -143,7 +144,13 @@ async def test_earning_by_identifier_and_by_partner_api_key(gateway: Any) -> Non
     by_partner = (await gateway.data(EARN, variables, headers={"x-api-key": partner_key}))[
         "recordEarnEvent"
     ]
-    assert by_partner["__typename"] == "EarnRecorded" and by_partner["points"] == 20
+    assert by_partner == {
+        "__typename": "PartnerEarnRecorded",
+        "created": True,
+        "points": 20,
+        "externalId": variables["input"]["externalId"],
+        "summary": "Purchase: +20 points",
+    }
     unknown = _ticket(gateway, str(uuid.uuid4()), "10")
     missing = (await gateway.data(EARN, unknown, headers={"x-api-key": partner_key}))[
         "recordEarnEvent"
@@ -175,7 +182,7 @@ async def test_a_revoked_partner_key_is_refused(gateway: Any) -> None:
     del variables["input"]["venueId"]
     assert (await gateway.data(EARN, variables, headers={"x-api-key": issued["secret"]}))[
         "recordEarnEvent"
-    ]["__typename"] == "EarnRecorded"
+    ]["__typename"] == "PartnerEarnRecorded"
     await gateway.data(
         "mutation($k: ID!) { revokePartnerApiKey(input: {keyId: $k}) { __typename } }",
         {"k": issued["key"]["id"]},

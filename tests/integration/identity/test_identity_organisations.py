@@ -172,7 +172,11 @@ async def test_an_api_key_is_shown_once_verifies_and_stops_working_when_revoked(
     assert await identity.count("api_keys", "secret_hash = :s OR prefix = :s", s=secret) == 0
     verified = await identity.post("/internal/api-keys/verify", {"api_key": secret})
     assert verified.status_code == 200
-    assert verified.json() == {"partner_id": partner["id"], "key_id": key["id"]}
+    assert verified.json() == {
+        "partner_id": partner["id"],
+        "key_id": key["id"],
+        "scope": {"triggers": ["purchase"], "venue_ids": None, "register_referrals": False},
+    }
 
     revoked = await identity.post(f"/internal/api-keys/{key['id']}/revoke", actor=identity.ADMIN)
     again = await identity.post(f"/internal/api-keys/{key['id']}/revoke", actor=identity.ADMIN)

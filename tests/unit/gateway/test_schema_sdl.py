@@ -56,6 +56,8 @@ def test_every_module_that_brings_operations_is_composed_into_the_schema() -> No
         "experiences",
         "invitations",
         "door",
+        "referrals",
+        "partner_webhooks",
     }
 
 
