@@ -41,7 +41,7 @@ from graphql_schema import (
     sessions,
 )
 from graphql_schema.errors import PublicErrors, is_unexpected
-from graphql_schema.scalars import SCALAR_OVERRIDES
+from graphql_schema.scalars import SCALAR_MAP
 from services.common.settings import Settings
 
 AREAS = (
@@ -165,6 +165,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not settings.is_development),
-        scalar_overrides=SCALAR_OVERRIDES,
+        config=StrawberryConfig(
+            disable_field_suggestions=not settings.is_development, scalar_map=SCALAR_MAP
+        ),
     )

@@ -12,12 +12,23 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from services.common.money import currency_code
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_-]+$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(currency_code)]
 
 
 class Model(BaseModel):
@@ -101,9 +112,9 @@ class EarnEvent(Model):
     """What happened: the facts the rules engine evaluates."""
 
     trigger: Trigger
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     amount: Amount | None = None
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    currency: Currency | None = None  # ISO 4217
     category: Slug | None = None
     venue_id: UUID | None = None
     # the production booked (a purchase) or attended (attendance), as the ticketing system names it

@@ -3,6 +3,7 @@ a page of their history with its cursor."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -50,12 +51,17 @@ def encode_cursor(seq: int) -> str:
     return f"e{seq}"
 
 
+_CURSOR = re.compile(r"e([0-9]{1,19})")
+_MAX_SEQ = 2**63 - 1  # a journal sequence is a bigint
+
+
 def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.startswith("e") or not cursor[1:].isdigit():
+    found = _CURSOR.fullmatch(cursor)
+    if found is None or int(found[1]) > _MAX_SEQ:
         raise InvalidInput("the cursor is not valid")
-    return int(cursor[1:])
+    return int(found[1])
 
 
 async def account(

@@ -5,6 +5,8 @@ edge with a typed code, and writes nothing."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,3 +38,145 @@ async def test_a_nul_in_an_anonymous_registration_is_invalid_input_and_writes_no
     }
     assert "SQL" not in response.text and "argon2" not in response.text
     assert await gateway.count("identity.members") == members
+
+
+EARN = """mutation Earn($input: RecordEarnEventInput!) { recordEarnEvent(input: $input) {
+  __typename ... on EarnRecorded { created points } ... on UserError { code message } } }"""
+SIMULATE = """query Simulate($event: EarnEventInput!) { simulateEarn(event: $event) { total } }"""
+HISTORY = """query History($after: String) { me { account { history(first: 5, after: $after) {
+  nodes { points } pageInfo { hasNextPage } } } } }"""
+
+
+def purchase(gateway: Any, **fields: Any) -> dict[str, Any]:
+    return {
+        "trigger": "PURCHASE",
+        "occurredAt": datetime.now(UTC).isoformat(),
+        "amount": "45.90",
+        "currency": "EUR",
+        "category": "ticket",
+        "venueId": gateway.demo["staff"][0]["venueId"],
+        **fields,
+    }
+
+
+def refused(body: dict[str, Any]) -> tuple[str, str]:
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    return error["extensions"]["code"], error["message"]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["e9223372036854775808", "e99999999999999999999999", "e²", "e-1", "e 1", "x1"]
+)
+async def test_a_history_cursor_beyond_a_bigint_or_misspelt_is_invalid_input(
+    gateway: Any, cursor: str
+) -> None:
+    _, email = await gateway.register()
+    token = await gateway.token(email)
+    code, message = refused(await gateway.gql(HISTORY, {"after": cursor}, token=token))
+    assert (code, message) == ("INVALID_INPUT", "the cursor is not valid")
+    largest = await gateway.data(HISTORY, {"after": "e9223372036854775807"}, token=token)
+    assert largest["me"]["account"]["history"] == {"nodes": [], "pageInfo": {"hasNextPage": False}}
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "message"),
+    [
+        ("9999-12-31T23:59:59+00:00", "a date-time must fall between the years 1900 and 2999"),
+        ("3000-01-01T00:00:00Z", "a date-time must fall between the years 1900 and 2999"),
+        ("1899-12-31T23:59:59Z", "a date-time must fall between the years 1900 and 2999"),
+        ("2026-11-30T19:30:00", "a date-time needs its UTC offset, such as +01:00 or Z"),
+        ("tomorrow", "a date-time is written in ISO 8601, such as 2026-12-01T19:30:00+01:00"),
+    ],
+)
+async def test_an_occurred_at_out_of_range_or_without_offset_is_invalid_input(
+    gateway: Any, occurred_at: str, message: str
+) -> None:
+    member_id, _ = await gateway.register()
+    staff = await gateway.staff_token()
+    event = purchase(gateway, occurredAt=occurred_at)
+    simulated = refused(await gateway.gql(SIMULATE, {"event": event}))
+    recorded = refused(
+        await gateway.gql(
+            EARN,
+            {"input": {**event, "memberId": member_id, "externalId": uuid.uuid4().hex}},
+            token=staff,
+        )
+    )
+    for (code, text), variable in ((simulated, "event"), (recorded, "input")):
+        assert code == "INVALID_INPUT"
+        assert text == (
+            f"Variable '${variable}' has invalid value at .occurredAt: Expected value of type "
+            f"'DateTime', but encountered error '{message}'; found: '{occurred_at}'."
+        )
+    edge = await gateway.gql(
+        SIMULATE, {"event": purchase(gateway, occurredAt="2999-12-31T23:59:59Z")}
+    )
+    assert edge == {"data": {"simulateEarn": {"total": 91}}}
+
+
+async def test_an_unknown_currency_is_refused_before_the_external_id_is_consumed(
+    gateway: Any,
+) -> None:
+    member_id, _ = await gateway.register()
+    staff = await gateway.staff_token()
+    external_id = uuid.uuid4().hex
+    journal = await gateway.count("loyalty.journal_entries")
+    for currency in ("XYZ", "XTS", "XXX"):
+        body = await gateway.gql(
+            EARN,
+            {
+                "input": {
+                    **purchase(gateway, currency=currency),
+                    "memberId": member_id,
+                    "externalId": external_id,
+                }
+            },
+            token=staff,
+        )
+        code, message = refused(body)
+        assert code == "INVALID_INPUT"
+        assert message == (
+            "the input is not valid (currency: Value error, "
+            f"{currency} is not an ISO 4217 currency code)"
+        )
+    assert await gateway.count("loyalty.journal_entries") == journal
+    earned = await gateway.data(
+        EARN,
+        {"input": {**purchase(gateway), "memberId": member_id, "externalId": external_id}},
+        token=staff,
+    )
+    assert earned["recordEarnEvent"] == {
+        "__typename": "EarnRecorded",
+        "created": True,
+        "points": 91,
+    }
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1_000", "1E+2", "1e2", " 12", "12 ", "+5", "-5", "٣", "12.", ".5", "0x10", "NaN", "Infinity"],
+)
+async def test_an_amount_not_in_plain_decimal_notation_is_invalid_input(
+    gateway: Any, amount: str
+) -> None:
+    member_id, _ = await gateway.register()
+    staff = await gateway.staff_token()
+    journal = await gateway.count("loyalty.journal_entries")
+    simulated = refused(await gateway.gql(SIMULATE, {"event": purchase(gateway, amount=amount)}))
+    recorded = refused(
+        await gateway.gql(
+            EARN,
+            {
+                "input": {
+                    **purchase(gateway, amount=amount),
+                    "memberId": member_id,
+                    "externalId": uuid.uuid4().hex,
+                }
+            },
+            token=staff,
+        )
+    )
+    expected = ("INVALID_INPUT", 'amount must be a decimal number such as "45.90"')
+    assert simulated == recorded == expected
+    assert await gateway.count("loyalty.journal_entries") == journal
