@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2999
@@ -42,4 +43,4 @@ DateTime = strawberry.scalar(
     parse_value=parse_instant,
 )
 
-SCALAR_MAP = {dt.datetime: DateTime}
+SCALAR_MAP: dict[object, ScalarDefinition] = {dt.datetime: DateTime}
