@@ -2,7 +2,8 @@
 field, enforces limits, and reaches the services through typed clients; it owns no tables.
 
 Routes: ``/graphql`` (POST; GET and GraphiQL only where configured), ``/healthz``, ``/readyz``
-(ready when identity and loyalty answer their ``/healthz``), ``/metrics`` and ``/static`` (the
+(ready when identity and loyalty answer their ``/readyz``, so when both reach their
+database), ``/metrics`` and ``/static`` (the
 files of the gateway's own pages). ``/graphql`` follows the GraphQL over HTTP specification (see
 ``over_http``); GraphiQL is one of the gateway's pages (see ``pages``), which load nothing from
 elsewhere.
@@ -246,7 +247,7 @@ def create_app(
         if services is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         identity, loyalty = await asyncio.gather(
-            services.identity.healthy(), services.loyalty.healthy()
+            services.identity.ready(), services.loyalty.ready()
         )
         ready = identity and loyalty
         return JSONResponse(

@@ -61,10 +61,10 @@ class ServiceClient:
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self.request(method, path, **kwargs))[1]
 
-    async def healthy(self) -> bool:
-        """Whether the service answers its ``/healthz``."""
+    async def ready(self) -> bool:
+        """Whether the service answers its ``/readyz``: it runs and reaches its database."""
         try:
-            response = await self.http.get("/healthz", timeout=2.0)
+            response = await self.http.get("/readyz", timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200

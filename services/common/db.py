@@ -26,7 +26,7 @@ def create_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
+        pool_pre_ping=True,  # a connection the server dropped is replaced, not handed out
         hide_parameters=True,  # errors name the statement, never the values (password hashes...)
         connect_args={"server_settings": {"application_name": application_name}},
     )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.integration.gateway.conftest import REGISTER
 
@@ -180,3 +181,23 @@ async def test_an_amount_not_in_plain_decimal_notation_is_invalid_input(
     expected = ("INVALID_INPUT", 'amount must be a decimal number such as "45.90"')
     assert simulated == recorded == expected
     assert await gateway.count("loyalty.journal_entries") == journal
+
+
+async def test_the_first_requests_after_the_server_dropped_every_connection_succeed(
+    gateway: Any,
+) -> None:
+    _, email = await gateway.register()
+    token = await gateway.token(email)  # identity's pool holds connections now
+    await gateway.data(HISTORY, {}, token=token)  # and loyalty's
+    async with gateway.engine.connect() as conn:
+        dropped = await conn.scalar(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name IN ('identity', 'loyalty')"
+            )
+        )
+    assert dropped >= 2
+    assert (await gateway.login(email))["__typename"] == "Session"
+    history = await gateway.data(HISTORY, {}, token=token)
+    assert history["me"]["account"]["history"]["pageInfo"] == {"hasNextPage": False}

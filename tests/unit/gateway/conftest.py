@@ -65,6 +65,8 @@ class FakeServices:
     calls: list[httpx.Request] = field(default_factory=list)
     overrides: list[Handler] = field(default_factory=list)
     loyalty_healthy: bool = True
+    identity_database_up: bool = True  # its /readyz answers 503 when not
+    loyalty_database_up: bool = True
 
     @property
     def key(self) -> tokens.SigningKey:
@@ -109,8 +111,10 @@ class FakeServices:
             if response is not None:
                 return response
         path = request.url.path
-        if path == "/healthz":
+        if path == "/healthz" or (path == "/readyz" and self.identity_database_up):
             return httpx.Response(200, json={"status": "ok"})
+        if path == "/readyz":
+            return httpx.Response(503, json={"status": "unavailable"})
         if path == "/.well-known/jwks.json":
             return httpx.Response(200, json=tokens.jwks(k.public_jwk for k in self.keys))
         if path == "/internal/api-keys/verify":
@@ -128,9 +132,11 @@ class FakeServices:
 
     def loyalty(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
-        if request.url.path == "/healthz":
+        if request.url.path in ("/healthz", "/readyz"):
             if not self.loyalty_healthy:
                 raise httpx.ConnectError("connection refused", request=request)
+            if request.url.path == "/readyz" and not self.loyalty_database_up:
+                return httpx.Response(503, json={"status": "unavailable"})
             return httpx.Response(200, json={"status": "ok"})
         return problem(404, "NOT_FOUND", "the fake loyalty has nothing")
 

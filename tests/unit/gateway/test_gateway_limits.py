@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from graphql_schema.limits import MAX_BODY_BYTES
 from graphql_schema.schema import CACHE_SIZE
 
@@ -150,3 +152,22 @@ async def test_readiness_follows_the_services_health(make_gateway: Any, services
         assert 'loyalty_http_requests_total{method="GET",part="gateway",route="/readyz"' in (
             metrics.text
         )
+
+
+@pytest.mark.parametrize("service", ["identity", "loyalty"])
+async def test_the_gateway_is_unready_when_a_service_cannot_reach_its_database(
+    make_gateway: Any, services: Any, service: str
+) -> None:
+    """A service whose database is down still answers ``/healthz``, but its ``/readyz`` says
+    503: the gateway follows the services' readiness, not their liveness."""
+    setattr(services, f"{service}_database_up", False)
+    async with make_gateway() as gateway:
+        unready = await gateway.client.get("/readyz")
+        alive = await gateway.client.get("/healthz")
+    assert unready.status_code == 503
+    assert unready.json() == {
+        "status": "unavailable",
+        "identity": service != "identity",
+        "loyalty": service != "loyalty",
+    }
+    assert alive.status_code == 200
