@@ -74,6 +74,7 @@ async def demo_partner_key(engine: AsyncEngine, partner_id: UUID, kept_in: Path 
     otherwise a new one (kept there), the earlier demo keys revoked."""
     kept = _read(kept_in)
     if kept is not None and await _works(engine, kept, partner_id):
+        await _scoped(engine, kept)
         return kept
     key = await _replace_key(engine, partner_id)
     if kept_in is not None:
@@ -92,12 +93,23 @@ async def _works(engine: AsyncEngine, kept: DemoKey, partner_id: UUID) -> bool:
     return principal.partner_id == partner_id and principal.key_id == kept.key_id
 
 
+async def _scoped(engine: AsyncEngine, kept: DemoKey) -> None:
+    """A key kept from before keys had scopes gets the demo partner's scope."""
+    from services.identity import contract
+    from services.identity.organisations.api_keys import set_scope, verify_api_key
+    from services.identity.seed import DEMO_SCOPE, SEED_ACTOR
+
+    principal = await verify_api_key(engine, contract.VerifyApiKey(api_key=kept.secret))
+    if principal.scope != DEMO_SCOPE:
+        await set_scope(engine, SEED_ACTOR, kept.key_id, DEMO_SCOPE)
+
+
 async def _replace_key(engine: AsyncEngine, partner_id: UUID) -> DemoKey:
     """Issue the next demo key. Demo keys are issued with the idempotency keys
     ``demo-partner-key-1``, ``-2``, ...: walking them finds every earlier one, to revoke it."""
     from services.identity import contract
     from services.identity.organisations.api_keys import issue_api_key, revoke_api_key
-    from services.identity.seed import SEED_ACTOR
+    from services.identity.seed import DEMO_SCOPE, SEED_ACTOR
 
     generation = 1
     while True:
@@ -105,7 +117,11 @@ async def _replace_key(engine: AsyncEngine, partner_id: UUID) -> DemoKey:
             engine,
             SEED_ACTOR,
             partner_id,
-            contract.IssueApiKey(label=KEY_LABEL, idempotency_key=f"demo-partner-key-{generation}"),
+            contract.IssueApiKey(
+                label=KEY_LABEL,
+                idempotency_key=f"demo-partner-key-{generation}",
+                scope=DEMO_SCOPE,
+            ),
         )
         if issued.created:
             assert issued.value.secret is not None

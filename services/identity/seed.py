@@ -29,6 +29,8 @@ SEED_ACTOR = Actor(ActorKind.ADMIN, "demo-seed")
 ADMIN_EMAIL = "admin@loyalty.example.org"
 ADMIN_PASSWORD = "demo-admin-pass"
 DEMO_KEY_LABEL = "demo"
+# the demo partner, a ticketing reseller: records purchases and registers referrals
+DEMO_SCOPE = contract.PartnerScope(triggers=["purchase"], register_referrals=True)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ async def seed_demo_identity(engine: AsyncEngine, *, api_key: bool = True) -> di
     if api_key:
         secret = (
             await issue_api_key(
-                engine, SEED_ACTOR, partner.id, contract.IssueApiKey(label=DEMO_KEY_LABEL)
+                engine,
+                SEED_ACTOR,
+                partner.id,
+                contract.IssueApiKey(label=DEMO_KEY_LABEL, scope=DEMO_SCOPE),
             )
         ).value.secret
         assert secret is not None

@@ -106,4 +106,5 @@ def test_the_readme_says_how_its_examples_are_written() -> None:
                 "now",
                 "login",
                 "registerMember",
+                "me",
             )
