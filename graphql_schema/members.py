@@ -323,6 +323,19 @@ class Query:
         return Me(id=graphql_id(parse_uuid(principal.id, "the token's subject")))
 
 
+def _as_if_registered(info: Info, taken: ServiceProblem) -> MemberRegistered:
+    """The email or phone is another member's: the answer is the one a new member gets, so that
+    registering cannot tell who is a member; identity tells the owner (``registration.attempted``
+    through its outbox). Nothing was stored: signing in with this password will not work."""
+    would_be = ic.Member.model_validate(taken.details["member"])
+    info.context.loaders.member.prime(would_be.id, would_be)
+    return MemberRegistered(
+        member=Me(id=graphql_id(would_be.id)),
+        created=bool(taken.details.get("created")),
+        referral=None,
+    )
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Join the programme. Anyone may register.")
@@ -346,8 +359,8 @@ class Mutation:
         try:
             member, created = await info.context.identity.register(await info.context.actor(), body)
         except ServiceProblem as problem:
-            if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN:
-                return IdentifierConflict(message=problem.message, code=problem.code)
+            if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN and "member" in problem.details:
+                return _as_if_registered(info, problem)
             raise unexpected(problem) from None
         info.context.loaders.member.prime(member.id, member)
         referral = await join_with_code(info, member, code, body) if code else None

@@ -102,6 +102,9 @@ class EventType(StrEnum):
     MEMBERS_MERGED = "members.merged"
     MEMBER_ERASED = "member.erased"
     PREFERENCES_UPDATED = "preferences.updated"
+    # someone tried to join with this member's email or phone (``kind``, ``attempted_at``): a
+    # notice for the owner, since the public API answers such a registration like any other
+    REGISTRATION_ATTEMPTED = "registration.attempted"
 
 
 # ---- members ---------------------------------------------------------------------------------

@@ -80,7 +80,13 @@ async def register_member(
     engine: AsyncEngine, actor: Actor, body: contract.RegisterMember
 ) -> Outcome[contract.Member]:
     """Create a member with their email (and phone). The same email in any spelling, even from
-    concurrent requests, gives one member: the others get ``IDENTIFIER_TAKEN``."""
+    concurrent requests, gives one member: the others get ``IDENTIFIER_TAKEN``.
+
+    So that registering cannot tell who is a member, an ``IDENTIFIER_TAKEN`` carries what a new
+    member would have looked like (``details.member``, never stored, and ``details.created``)
+    for the public API to answer as it answers a registration; the identifier's owner is told
+    through the outbox (``registration.attempted``), and a replay with the same idempotency key
+    (and password) gets the same answer again, not created."""
     del actor  # anyone may register; the actor is recorded by the gateway's own logs
     email = normalise.email(body.email)
     phone = normalise.phone(body.phone) if body.phone and body.phone.strip() else None
@@ -106,6 +112,7 @@ async def register_member(
             if earlier is not None:
                 return await _replay_registration(conn, body, earlier, request_hash)
         member_id = uuid.uuid4()
+        attempt = await conn.begin_nested()  # undone if an identifier is someone else's
         await queries.insert_member(
             conn,
             member_id=member_id,
@@ -118,14 +125,31 @@ async def register_member(
         wanted = [(contract.IdentifierKind.EMAIL, email)]
         if phone is not None:
             wanted.append((contract.IdentifierKind.PHONE, phone))
+        taken = None
         for kind, value in wanted:
             linked = await queries.insert_identifier(
                 conn, member_id=member_id, kind=kind, value=value, now=now
             )
             if linked is None:
-                raise _identifier_taken(kind)
+                taken = (kind, value)
+                break
         member = await queries.load_member(conn, member_id)
         assert member is not None
+        if taken is not None:
+            await attempt.rollback()
+            would_be = member.model_copy(
+                update={
+                    "identifiers": [
+                        contract.Identifier(kind=kind, value=value, linked_at=now)
+                        for kind, value in wanted
+                    ]
+                }
+            )
+            await _notice_to_the_owner(conn, body, would_be, password_hash, *taken, now)
+            await uow.commit()
+            relay.wake(engine)
+            raise _taken_as_if_registered(taken[0], would_be, created=True)
+        await attempt.commit()
         await add_event(
             conn,
             EventType.MEMBER_REGISTERED,
@@ -149,6 +173,47 @@ async def register_member(
     return Outcome(member, created=True)
 
 
+def _taken_as_if_registered(
+    kind: contract.IdentifierKind, would_be: contract.Member, *, created: bool
+) -> Problem:
+    taken = _identifier_taken(kind)
+    taken.details.update(member=would_be.model_dump(mode="json"), created=created)
+    return taken
+
+
+async def _notice_to_the_owner(
+    conn: AsyncConnection,
+    body: contract.RegisterMember,
+    would_be: contract.Member,
+    password_hash: str,
+    kind: contract.IdentifierKind,
+    value: str,
+    now: datetime,
+) -> None:
+    """Someone tried to join with another member's identifier: the owner is told (through the
+    outbox), and the idempotency key keeps the answer given."""
+    found = await queries.identifier(conn, kind, value)
+    if found is not None:
+        await add_event(
+            conn,
+            EventType.REGISTRATION_ATTEMPTED,
+            {"member_id": str(found[0]), "kind": kind.value, "attempted_at": now.isoformat()},
+            now,
+        )
+    if body.idempotency_key is not None:
+        await idempotency.record_response(
+            conn,
+            REGISTER_SCOPE,
+            body.idempotency_key,
+            {
+                "member_id": str(would_be.id),
+                "taken": kind.value,
+                "would_be": would_be.model_dump(mode="json"),
+                "password_hash": password_hash,
+            },
+        )
+
+
 async def _replay_registration(
     conn: AsyncConnection,
     body: contract.RegisterMember,
@@ -161,6 +226,13 @@ async def _replay_registration(
     )
     if earlier.request_hash != request_hash or earlier.response is None:
         raise reused
+    if "taken" in earlier.response:  # answered as if registered: answer the same again
+        if not await passwords.verify_password(earlier.response["password_hash"], body.password):
+            raise reused
+        would_be = contract.Member.model_validate(earlier.response["would_be"])
+        raise _taken_as_if_registered(
+            contract.IdentifierKind(earlier.response["taken"]), would_be, created=False
+        )
     member_id = UUID(earlier.response["member_id"])
     original = await queries.member_row(conn, member_id)
     # the password is part of the request, but only its argon2 hash is kept: verify against it

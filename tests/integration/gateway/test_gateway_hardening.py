@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.gateway.conftest import REGISTER
+from tests.integration.gateway.conftest import LOGIN, REGISTER
 
 
 @pytest.mark.parametrize("field", ["displayName", "idempotencyKey", "password", "phone"])
@@ -201,3 +201,91 @@ async def test_the_first_requests_after_the_server_dropped_every_connection_succ
     assert (await gateway.login(email))["__typename"] == "Session"
     history = await gateway.data(HISTORY, {}, token=token)
     assert history["me"]["account"]["history"]["pageInfo"] == {"hasNextPage": False}
+
+
+JOIN = """mutation Join($input: RegisterMemberInput!) { registerMember(input: $input) {
+  __typename ... on MemberRegistered { created member { id displayName locale identifiers { kind value } } }
+  ... on UserError { code message } } }"""
+
+
+def shape(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer without the values that differ between any two registrations."""
+    member = {**answer["member"], "id": "<id>", "identifiers": "<identifiers>"}
+    return {**answer, "member": member}
+
+
+async def test_registering_a_taken_email_is_answered_like_a_new_registration_and_its_owner_told(
+    gateway: Any,
+) -> None:
+    owner_id, taken = await gateway.register()
+    fresh = f"fresh.{uuid.uuid4().hex[:10]}@example.org"
+    members = await gateway.count("identity.members")
+    new = (
+        await gateway.data(
+            JOIN, {"input": {"email": fresh, "password": "a long passphrase", "displayName": "Léa"}}
+        )
+    )["registerMember"]
+    again = (
+        await gateway.data(
+            JOIN,
+            {
+                "input": {
+                    "email": taken.upper(),
+                    "password": "a long passphrase",
+                    "displayName": "Léa",
+                }
+            },
+        )
+    )["registerMember"]
+    assert (
+        shape(again)
+        == shape(new)
+        == {
+            "__typename": "MemberRegistered",
+            "created": True,
+            "member": {
+                "id": "<id>",
+                "displayName": "Léa",
+                "locale": "EN",
+                "identifiers": "<identifiers>",
+            },
+        }
+    )
+    assert again["member"]["identifiers"] == [{"kind": "EMAIL", "value": taken}]
+    assert again["member"]["id"] != owner_id
+    assert await gateway.count("identity.members") == members + 1  # only the fresh one
+    notices = await gateway.count(
+        f"identity.outbox WHERE type = 'registration.attempted' AND payload->>'member_id' = '{owner_id}'"
+    )
+    assert notices == 1
+    await gateway.settle()  # loyalty takes the notice like any event it does not act on
+    assert await gateway.count("identity.outbox WHERE delivered_at IS NULL") == 0
+    login = await gateway.data(LOGIN, {"input": {"email": taken, "password": "a long passphrase"}})
+    assert login["login"]["__typename"] == "InvalidCredentials"  # nothing was taken over
+
+
+async def test_an_idempotent_replay_gets_the_same_answer_whether_the_email_was_free_or_taken(
+    gateway: Any,
+) -> None:
+    _, taken = await gateway.register()
+    answers = {}
+    for label, email in (("free", f"free.{uuid.uuid4().hex[:10]}@example.org"), ("taken", taken)):
+        request = {
+            "input": {
+                "email": email,
+                "password": "a long passphrase",
+                "idempotencyKey": uuid.uuid4().hex,
+            }
+        }
+        first = (await gateway.data(JOIN, request))["registerMember"]
+        replay = (await gateway.data(JOIN, request))["registerMember"]
+        other_password = {"input": {**request["input"], "password": "another passphrase"}}
+        reused = await gateway.gql(JOIN, other_password)
+        assert (first["created"], replay["created"]) == (True, False)
+        assert replay["member"]["id"] == first["member"]["id"]
+        answers[label] = (shape(first), shape(replay), refused(reused))
+    assert answers["free"] == answers["taken"]
+    assert answers["free"][2] == (
+        "IDEMPOTENCY_KEY_REUSED",
+        "this idempotency key was used for a different registration",
+    )

@@ -159,7 +159,7 @@ async def test_a_member_cannot_link_identifiers_to_someone_else(identity) -> Non
         ({"kind": "membership_card", "value": "ab$cd"}, "INVALID_IDENTIFIER"),
         ({"kind": "phone", "value": "123"}, "INVALID_PHONE"),
         ({"kind": "email", "value": "nope"}, "INVALID_EMAIL"),
-        ({"kind": "ticketing_id", "value": "bad\u0000id"}, "INVALID_IDENTIFIER"),
+        ({"kind": "ticketing_id", "value": "bad\u0000id"}, "CONTROL_CHARACTER"),
         ({"kind": "passport", "value": "X1234567"}, "INVALID_INPUT"),
         ({"kind": "device", "value": "d" * 101}, "INVALID_INPUT"),
         ({"kind": "device"}, "INVALID_INPUT"),

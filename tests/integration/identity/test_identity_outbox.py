@@ -55,9 +55,9 @@ async def _inbox(engine, member_id: str, event_type: str) -> int:
         )
 
 
-async def test_a_refused_registration_writes_no_event(identity) -> None:
+async def test_a_refused_registration_writes_only_a_notice_to_the_emails_owner(identity) -> None:
     email = identity.unique_email()
-    await identity.register(email)
+    owner = await identity.register(email)
     before = await identity.count("outbox")
 
     response = await identity.post(
@@ -65,7 +65,9 @@ async def test_a_refused_registration_writes_no_event(identity) -> None:
     )
 
     assert response.json()["code"] == "IDENTIFIER_TAKEN"
-    assert await identity.count("outbox") == before
+    assert await identity.count("outbox") == before + 1
+    notice = "type = 'registration.attempted' AND payload->>'member_id' = :m AND payload->>'kind' = 'email'"
+    assert await identity.count("outbox", notice, m=owner["id"]) == 1
 
 
 async def test_the_relay_delivers_an_event_to_loyalty_exactly_once(

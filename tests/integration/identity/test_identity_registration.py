@@ -97,7 +97,13 @@ async def test_a_phone_already_taken_refuses_the_whole_registration(identity) ->
 
     assert response.status_code == 409
     assert response.json()["code"] == "IDENTIFIER_TAKEN"
-    assert response.json()["details"] == {"kind": "phone"}
+    details = response.json()["details"]
+    assert (details["kind"], details["created"]) == ("phone", True)
+    # what a new member would have looked like, for the public API to answer with (not stored)
+    would_be = details["member"]["identifiers"]
+    assert [i["kind"] for i in would_be] == ["email", "phone"]
+    assert would_be[0]["value"] == email
+    assert await identity.count("members", "id = :m", m=details["member"]["id"]) == 0
     assert await identity.count("members") == members_before
     assert await identity.count("identifiers", "value = :v", v=email) == 0
 
