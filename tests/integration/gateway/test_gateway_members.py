@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
