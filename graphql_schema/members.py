@@ -323,16 +323,17 @@ class Query:
         return Me(id=graphql_id(parse_uuid(principal.id, "the token's subject")))
 
 
-def _as_if_registered(info: Info, taken: ServiceProblem) -> MemberRegistered:
+def _as_if_registered(info: Info, taken: ServiceProblem, code: str | None) -> MemberRegistered:
     """The email or phone is another member's: the answer is the one a new member gets, so that
     registering cannot tell who is a member; identity tells the owner (``registration.attempted``
-    through its outbox). Nothing was stored: signing in with this password will not work."""
+    through its outbox). Nothing was stored: signing in with this password will not work. A code
+    given (a member's: it was checked first) is answered as a new member's usually is."""
     would_be = ic.Member.model_validate(taken.details["member"])
     info.context.loaders.member.prime(would_be.id, would_be)
     return MemberRegistered(
         member=Me(id=graphql_id(would_be.id)),
         created=bool(taken.details.get("created")),
-        referral=None,
+        referral=SignupReferral(accepted=True, code=None, message=None) if code else None,
     )
 
 
@@ -360,7 +361,7 @@ class Mutation:
             member, created = await info.context.identity.register(await info.context.actor(), body)
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN and "member" in problem.details:
-                return _as_if_registered(info, problem)
+                return _as_if_registered(info, problem, code)
             raise unexpected(problem) from None
         info.context.loaders.member.prime(member.id, member)
         referral = await join_with_code(info, member, code, body) if code else None

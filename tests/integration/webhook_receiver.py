@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ class Received:
     message_id: str
     signatures: int  # how many signatures the header carried
     payload: dict[str, Any]
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)  # verified, whatever the answer
     refused: int = 0  # messages no secret verified
     url: str = ""
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _hook(self, request: Request) -> Response:
         body = await request.body()
@@ -43,7 +47,10 @@ class Receiver:
             except WebhookVerificationError:
                 continue
             signatures = len(headers["webhook-signature"].split(" "))
-            self.received.append(Received(headers["webhook-id"], signatures, payload))
+            self.received.append(
+                Received(headers["webhook-id"], signatures, payload, body, headers)
+            )
+            self._arrived.set()
             status = self.statuses.popleft() if self.statuses else 204
             return Response(status_code=status)
         self.refused += 1
@@ -52,12 +59,12 @@ class Receiver:
     def payloads(self, event_type: str) -> list[dict[str, Any]]:
         return [r.payload for r in self.received if r.payload["type"] == event_type]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        for _ in range(int(timeout / 0.02)):
-            if len(self.received) >= count:
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"{len(self.received)} messages received, {count} expected")
+    async def wait_for(self, count: int) -> None:
+        """Until ``count`` messages were received (at most 10 s)."""
+        async with asyncio.timeout(10):
+            while len(self.received) < count:
+                await self._arrived.wait()
+                self._arrived.clear()
 
 
 @contextlib.asynccontextmanager
@@ -65,15 +72,14 @@ async def receiving() -> AsyncIterator[Receiver]:
     """A receiver listening on ``http://127.0.0.1:<port>/hooks`` while the block runs."""
     receiver = Receiver()
     app = Starlette(routes=[Route("/hooks", receiver._hook, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    listening = socket.create_server(("127.0.0.1", 0))  # the kernel queues early connections
+    receiver.url = f"http://127.0.0.1:{listening.getsockname()[1]}/hooks"
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}/hooks"
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
         yield receiver
     finally:
         server.should_exit = True
         await task
+        listening.close()

@@ -12,6 +12,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
 
 from services.loyalty.referrals.tables import partner_webhooks, webhook_attempts, webhook_deliveries
 
@@ -58,17 +59,26 @@ async def webhook_of(
 
 
 async def save_webhook(conn: AsyncConnection, **values: Any) -> WebhookRow:
-    """Insert or change a partner's webhook with ``values`` (``partner_id`` included)."""
+    """Insert or change a partner's webhook with ``values`` (``partner_id`` included); without
+    a ``secret`` the webhook must exist, and keeps its secret."""
+    partner_id = values["partner_id"]
     changes = {k: v for k, v in values.items() if k != "partner_id"}
-    row = (
-        await conn.execute(
+    stmt: Executable
+    if "secret" not in values:
+        stmt = (
+            partner_webhooks.update()
+            .where(partner_webhooks.c.partner_id == partner_id)
+            .values(**changes)
+            .returning(partner_webhooks)
+        )
+    else:
+        stmt = (
             insert(partner_webhooks)
             .values(**values)
             .on_conflict_do_update(index_elements=[partner_webhooks.c.partner_id], set_=changes)
             .returning(partner_webhooks)
         )
-    ).one()
-    return _webhook(row)
+    return _webhook((await conn.execute(stmt)).one())
 
 
 async def insert_delivery(

@@ -119,8 +119,8 @@ async def member(gateway: Any) -> tuple[str, str, str]:
     return member_id, token, code
 
 
-async def eventually(check: Any, timeout: float = 10.0) -> Any:
-    for _ in range(int(timeout / 0.05)):
+async def eventually(check: Any, tries: int = 200) -> Any:
+    for _ in range(tries):
         found = await check()
         if found:
             return found
@@ -453,3 +453,23 @@ async def test_admins_read_the_ambassadors_board_ranked_by_quality(gateway: Any)
     )
     ranks = [a["rank"] for a in board["ambassadors"]]
     assert ranks == sorted(ranks)
+
+
+async def test_joining_with_a_code_and_a_members_email_is_answered_as_a_new_member_is(
+    gateway: Any,
+) -> None:
+    _, _, code = await member(gateway)
+    _, taken = await gateway.register()
+    fresh = f"fresh.{uuid.uuid4().hex[:8]}@example.org"
+    answers = [
+        (
+            await gateway.data(
+                REGISTER,
+                {"input": {"email": email, "password": gateway.PASSWORD, "referralCode": code}},
+            )
+        )["registerMember"]
+        for email in (taken, fresh)
+    ]
+    assert [(a["__typename"], a["referral"]) for a in answers] == [
+        ("MemberRegistered", {"accepted": True, "code": None, "message": None})
+    ] * 2

@@ -35,7 +35,7 @@ STAFF = Actor(ActorKind.STAFF, str(uuid.uuid4()), frozenset({str(VENUE)}))
 ADMIN = Actor(ActorKind.ADMIN, str(uuid.uuid4()))
 REFERRAL_POINTS = 100
 WELCOME_POINTS = 30
-CAP = 3
+CAP = 4
 
 
 def now() -> datetime:
