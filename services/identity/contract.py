@@ -45,6 +45,9 @@ class ProblemCode(StrEnum):
     ALREADY_MERGED = "ALREADY_MERGED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # same key, different request
     FORBIDDEN = "FORBIDDEN"
+    PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"  # among the most common passwords
+    PASSWORD_TOO_SIMPLE = "PASSWORD_TOO_SIMPLE"  # repetitive or sequential
+    PASSWORD_CONTAINS_IDENTIFIER = "PASSWORD_CONTAINS_IDENTIFIER"  # the email, name or phone
 
 
 class Locale(StrEnum):

@@ -27,7 +27,7 @@ from services.identity.privacy.use_cases import update_preferences
 SEED_ACTOR = Actor(ActorKind.ADMIN, "demo-seed")
 
 ADMIN_EMAIL = "admin@loyalty.example.org"
-ADMIN_PASSWORD = "demo-admin-pass"
+ADMIN_PASSWORD = "demo-programme-key"
 DEMO_KEY_LABEL = "demo"
 # the demo partner, a ticketing reseller: records purchases and registers referrals
 DEMO_SCOPE = contract.PartnerScope(triggers=["purchase"], register_referrals=True)

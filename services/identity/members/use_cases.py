@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.actor import Actor, ActorKind
 from services.common.problems import InvalidInput, NotFound, Problem
 from services.common.uow import UnitOfWork
-from services.identity import contract, idempotency, normalise, passwords
+from services.identity import contract, idempotency, normalise, password_policy, passwords
 from services.identity.access import authorize_member, forbidden, member_not_found, require_admin
 from services.identity.contract import EventType, ProblemCode
 from services.identity.members import queries
@@ -92,6 +92,9 @@ async def register_member(
     phone = normalise.phone(body.phone) if body.phone and body.phone.strip() else None
     birth_date = _birth_date(body.birth_date)
     display_name = body.display_name
+    password_policy.require_acceptable(
+        body.password, email=email, display_name=display_name, phone=phone
+    )
     request_hash = idempotency.request_hash(
         {
             "email": email,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.actor import Actor
 from services.common.problems import InvalidInput, NotFound, Problem
 from services.common.uow import UnitOfWork
-from services.identity import audit, contract, normalise, passwords
+from services.identity import audit, contract, normalise, password_policy, passwords
 from services.identity.access import require_admin
 from services.identity.contract import ProblemCode
 from services.identity.organisations import queries
@@ -103,6 +103,7 @@ async def _create_account(
 ) -> Outcome[contract.StaffAccount]:
     email = normalise.email(body.email)
     venue_ids = sorted(set(body.venue_ids))
+    password_policy.require_acceptable(body.password, email=email, display_name=body.display_name)
     password_hash = await passwords.hash_password(body.password)
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
@@ -152,6 +153,7 @@ async def create_admin(engine: AsyncEngine, email: str, password: str) -> contra
     if not 8 <= len(password) <= 128:
         raise InvalidInput("a password has 8 to 128 characters")
     normalised = normalise.email(email)
+    password_policy.require_acceptable(password, email=normalised)
     async with UnitOfWork(engine) as uow:
         row = await queries.account_by_email(uow.conn, normalised)
         existing = None if row is None else await queries.staff_account(uow.conn, row)

@@ -289,3 +289,56 @@ async def test_an_idempotent_replay_gets_the_same_answer_whether_the_email_was_f
         "IDEMPOTENCY_KEY_REUSED",
         "this idempotency key was used for a different registration",
     )
+
+
+STAFF = """mutation($i: CreateStaffAccountInput!) { createStaffAccount(input: $i) {
+  __typename ... on UserError { code message } } }"""
+TOO_COMMON = ("PASSWORD_TOO_COMMON", "this password is among the most common ones: choose another")
+TOO_SIMPLE = ("PASSWORD_TOO_SIMPLE", "this password repeats or follows a sequence: choose another")
+OWN_NAME = ("PASSWORD_CONTAINS_IDENTIFIER", "a password may not contain your email or your name")
+OWN_PHONE = ("PASSWORD_CONTAINS_IDENTIFIER", "a password may not contain your phone number")
+
+
+def invalid_password(body: dict[str, Any]) -> tuple[str, str]:
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    return error["extensions"]["reason"], error["message"]
+
+
+@pytest.mark.parametrize(
+    ("password", "extra", "refusal"),
+    [
+        ("aaaaaaaa", {}, TOO_SIMPLE),
+        ("password1", {}, TOO_COMMON),
+        ("Qwertyuiop", {}, TOO_COMMON),
+        ("12345678", {}, TOO_COMMON),
+        ("camille-rocks", {"displayName": "Camille Durand"}, OWN_NAME),
+        ("durand.family", {}, OWN_NAME),  # the email's local part
+        ("call me 180352", {"phone": "+33 6 46 18 03 52"}, OWN_PHONE),
+    ],
+)
+async def test_a_member_cannot_register_with_a_common_simple_or_own_password(
+    gateway: Any, password: str, extra: dict[str, str], refusal: tuple[str, str]
+) -> None:
+    email = f"durand.{uuid.uuid4().hex[:6]}@example.org"
+    members = await gateway.count("identity.members")
+    body = await gateway.gql(JOIN, {"input": {"email": email, "password": password, **extra}})
+    assert invalid_password(body) == refusal
+    assert await gateway.count("identity.members") == members
+
+
+@pytest.mark.parametrize(
+    ("password", "refusal"),
+    [("aaaaaaaa", TOO_SIMPLE), ("iloveyou", TOO_COMMON), ("box-office-guichet", OWN_NAME)],
+)
+async def test_an_admin_cannot_give_staff_a_common_simple_or_own_password(
+    gateway: Any, password: str, refusal: tuple[str, str]
+) -> None:
+    account = {
+        "email": f"guichet.{uuid.uuid4().hex[:6]}@example.org",
+        "password": password,
+        "venueIds": [gateway.demo["staff"][0]["venueId"]],
+    }
+    body = await gateway.gql(STAFF, {"i": account}, token=await gateway.admin_token())
+    assert invalid_password(body) == refusal

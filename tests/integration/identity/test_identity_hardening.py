@@ -5,10 +5,13 @@ JSON 500 that names no SQL, parameter or password hash."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 
+from services.common.problems import Problem
+from services.identity.organisations.use_cases import create_admin
 from tests.integration.identity.conftest import unique_email
 
 
@@ -27,3 +30,23 @@ async def test_a_nul_in_any_field_of_a_registration_is_refused_and_writes_nothin
         "details": {"field": field},
     }
     assert await identity.count("members") == before
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("aaaaaaaa", "PASSWORD_TOO_SIMPLE"),
+        ("password", "PASSWORD_TOO_COMMON"),
+        ("the-root-password", "PASSWORD_CONTAINS_IDENTIFIER"),
+    ],
+)
+async def test_create_admin_refuses_a_common_simple_or_own_password(
+    identity: Any, password: str, code: str
+) -> None:
+    email = f"root.{uuid.uuid4().hex[:6]}@example.org"
+    with pytest.raises(Problem) as refused:
+        await create_admin(identity.engine, email, password)
+    assert (refused.value.code, refused.value.status) == (code, 422)
+    assert await identity.count("accounts", "email = :e", e=email) == 0
+    admin = await create_admin(identity.engine, email, "a long passphrase for the programme")
+    assert admin.role.value == "admin"

@@ -156,7 +156,7 @@ async def test_the_demo_seed_runs_once_and_always_returns_a_working_api_key(
 async def test_create_admin_is_idempotent_and_never_takes_a_staff_email(identity, engine) -> None:
     email = identity.unique_email("admin")
 
-    first = await organisations.create_admin(engine, email, "admin password")
+    first = await organisations.create_admin(engine, email, "programme password")
     again = await organisations.create_admin(engine, email.upper(), "a different password")
 
     assert again == first
