@@ -56,7 +56,17 @@ class RefreshRejected(UserError):
     pass
 
 
-LoginResult = Annotated[Session | InvalidCredentials, strawberry.union("LoginResult")]
+@strawberry.type(
+    description="Too many sign-in attempts for this account or from this address: wait "
+    "retryAfterSeconds. Code TOO_MANY_ATTEMPTS."
+)
+class TooManyAttempts(UserError):
+    retry_after_seconds: int
+
+
+LoginResult = Annotated[
+    Session | InvalidCredentials | TooManyAttempts, strawberry.union("LoginResult")
+]
 RefreshSessionResult = Annotated[
     Session | RefreshRejected, strawberry.union("RefreshSessionResult")
 ]
@@ -86,12 +96,25 @@ class Mutation:
         description="Sign in: members on the MEMBER portal, staff and admins on STAFF."
     )
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
-        body = build(ic.Login, email=input.email, password=input.password, portal=input.portal)
+        client = info.context.request.client
+        body = build(
+            ic.Login,
+            email=input.email,
+            password=input.password,
+            portal=input.portal,
+            client_address=client.host if client else None,
+        )
         try:
             return Session.of(await info.context.identity.login(body))
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.INVALID_CREDENTIALS:
                 return InvalidCredentials(message=problem.message, code=problem.code)
+            if problem.code == ic.ProblemCode.TOO_MANY_ATTEMPTS:
+                return TooManyAttempts(
+                    message=problem.message,
+                    code=problem.code,
+                    retry_after_seconds=int(problem.details["retry_after_seconds"]),
+                )
             raise unexpected(problem) from None
 
     @strawberry.mutation(

@@ -45,6 +45,7 @@ class ProblemCode(StrEnum):
     ALREADY_MERGED = "ALREADY_MERGED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # same key, different request
     FORBIDDEN = "FORBIDDEN"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"  # sign-in throttled: details.retry_after_seconds
     PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"  # among the most common passwords
     PASSWORD_TOO_SIMPLE = "PASSWORD_TOO_SIMPLE"  # repetitive or sequential
     PASSWORD_CONTAINS_IDENTIFIER = "PASSWORD_CONTAINS_IDENTIFIER"  # the email, name or phone
@@ -223,6 +224,9 @@ class Login(Model):
     email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     portal: Portal = Portal.MEMBER
+    # the public caller's address, as the gateway saw it: failed attempts are throttled per
+    # address as well as per account
+    client_address: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
 class Refresh(Model):

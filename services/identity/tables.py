@@ -147,6 +147,17 @@ account_venues = sa.Table(
     sa.Index("ix_account_venues_venue_id", "venue_id"),
 )
 
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),  # "account:<email>" or "address:<ip>"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("since", _TS, nullable=False),  # the window's start
+    sa.CheckConstraint("failures >= 0", name="failures"),
+    sa.CheckConstraint("char_length(key) <= 300", name="key_length"),
+    sa.Index("ix_login_throttle_since", "since"),
+)
+
 api_keys = sa.Table(
     "api_keys",
     metadata,

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.identity.tables import refresh_tokens, signing_keys
+from services.identity.sessions.throttle import Count
+from services.identity.tables import login_throttle, refresh_tokens, signing_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,62 @@ async def revoke_family(conn: AsyncConnection, family_id: UUID, now: datetime) -
         .values(revoked_at=now)
     )
     return result.rowcount
+
+
+# ---- sign-in throttling ---------------------------------------------------------------------
+
+
+async def lock_counts(conn: AsyncConnection, keys: list[str], now: datetime) -> dict[str, Count]:
+    """The keys' counts, their rows locked until the transaction ends (in the keys' order, so
+    that two attempts never wait for each other's rows)."""
+    await conn.execute(
+        insert(login_throttle)
+        .values([{"key": k, "failures": 0, "since": now} for k in keys])
+        .on_conflict_do_nothing()
+    )
+    rows = await conn.execute(
+        sa.select(login_throttle)
+        .where(login_throttle.c.key.in_(keys))
+        .order_by(login_throttle.c.key)
+        .with_for_update()
+    )
+    return {r.key: Count(r.failures, r.since) for r in rows}
+
+
+async def save_counts(conn: AsyncConnection, counts: dict[str, Count]) -> None:
+    for key, count in counts.items():
+        await conn.execute(
+            login_throttle.update()
+            .where(login_throttle.c.key == key)
+            .values(failures=count.failures, since=count.since)
+        )
+
+
+async def forgive(conn: AsyncConnection, *, account: str, address: str | None) -> None:
+    """A successful attempt: the account's count is cleared, its reservation on the address
+    given back."""
+    await conn.execute(
+        login_throttle.update().where(login_throttle.c.key == account).values(failures=0)
+    )
+    if address is not None:
+        await conn.execute(
+            login_throttle.update()
+            .where(login_throttle.c.key == address)
+            .values(failures=sa.func.greatest(login_throttle.c.failures - 1, 0))
+        )
+
+
+async def forget_old_counts(conn: AsyncConnection, before: datetime, limit: int = 100) -> None:
+    """Drop counts whose window ended long ago (a few at a time, never waiting for a lock)."""
+    old = (
+        sa.select(login_throttle.c.key)
+        .where(login_throttle.c.since < before)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    await conn.execute(
+        login_throttle.delete().where(login_throttle.c.key.in_(old.scalar_subquery()))
+    )
 
 
 # ---- signing keys ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from services.identity import contract, normalise, passwords, tokens
 from services.identity.contract import ProblemCode
 from services.identity.members import queries as members
 from services.identity.organisations import queries as organisations
-from services.identity.sessions import queries
+from services.identity.sessions import queries, throttle
 from services.identity.sessions.signing_keys import signing_key
 
 
@@ -78,12 +78,18 @@ async def login(engine: AsyncEngine, settings: Settings, body: contract.Login) -
     """Check an email and password and open a session (a new refresh-token family).
 
     The lookup and the password check happen before the writing transaction, so a slow hash never
-    holds a connection. A failure takes about as long whether or not the email is known.
+    holds a connection. A failure takes about as long whether or not the email is known. Attempts
+    are throttled per account and per client address (see ``throttle``): past the limit, the
+    answer is ``TOO_MANY_ATTEMPTS`` with the seconds to wait, known email or not, and no password
+    is checked.
     """
     try:
         email: str | None = normalise.email(body.email)
     except InvalidInput:
         email = None
+    account_key = f"account:{email or body.email.strip().lower()}"
+    address_key = f"address:{body.client_address}" if body.client_address else None
+    await _reserve_attempt(engine, account_key, address_key)
     key = await signing_key(engine)
     candidates: list[str] = []
     subject_id: UUID | None = None
@@ -110,6 +116,7 @@ async def login(engine: AsyncEngine, settings: Settings, body: contract.Login) -
         raise _invalid_credentials()
     now = datetime.now(UTC)
     async with UnitOfWork(engine) as uow:
+        await queries.forgive(uow.conn, account=account_key, address=address_key)
         venues = (
             await organisations.account_venue_ids(uow.conn, subject_id)
             if subject_kind != "member"
@@ -127,6 +134,33 @@ async def login(engine: AsyncEngine, settings: Settings, body: contract.Login) -
         )
         await uow.commit()
     return session
+
+
+async def _reserve_attempt(engine: AsyncEngine, account: str, address: str | None) -> None:
+    """Count this attempt against its account and address, or refuse it when either has spent
+    its window's attempts (then nothing is counted)."""
+    limits = {account: throttle.PER_ACCOUNT}
+    if address is not None:
+        limits[address] = throttle.PER_ADDRESS
+    now = datetime.now(UTC)
+    async with UnitOfWork(engine) as uow:
+        counts = await queries.lock_counts(uow.conn, sorted(limits), now)
+        reserved, waits = {}, []
+        for name, limit in limits.items():
+            reserved[name], wait = throttle.reserve(counts[name], limit, now)
+            if wait is not None:
+                waits.append(wait)
+        if waits:
+            seconds = throttle.retry_after_seconds(max(waits))
+            raise Problem(
+                ProblemCode.TOO_MANY_ATTEMPTS,
+                f"too many sign-in attempts: try again in {seconds} seconds",
+                status=429,
+                retry_after_seconds=seconds,
+            )
+        await queries.save_counts(uow.conn, reserved)
+        await queries.forget_old_counts(uow.conn, now - 2 * throttle.PER_ADDRESS.window)
+        await uow.commit()
 
 
 async def _any_password_matches(hashes: list[str], password: str) -> bool:

@@ -342,3 +342,21 @@ async def test_an_admin_cannot_give_staff_a_common_simple_or_own_password(
     }
     body = await gateway.gql(STAFF, {"i": account}, token=await gateway.admin_token())
     assert invalid_password(body) == refusal
+
+
+async def test_fifteen_aliased_logins_in_one_request_count_fifteen_attempts(gateway: Any) -> None:
+    _, email = await gateway.register()
+    fields = " ".join(
+        f'a{i}: login(input: {{email: "{email}", password: "guess number {i}"}}) {{ __typename '
+        "... on UserError { code } ... on TooManyAttempts { retryAfterSeconds } }"
+        for i in range(15)
+    )
+    body = await gateway.data(f"mutation {{ {fields} }}")
+    answers = list(body.values())
+    assert [a["__typename"] for a in answers].count("InvalidCredentials") == 5
+    throttled = [a for a in answers if a["__typename"] == "TooManyAttempts"]
+    assert len(throttled) == 10
+    assert {a["code"] for a in throttled} == {"TOO_MANY_ATTEMPTS"}
+    assert all(890 <= a["retryAfterSeconds"] <= 900 for a in throttled)
+    right = await gateway.data(LOGIN, {"input": {"email": email, "password": gateway.PASSWORD}})
+    assert right["login"]["__typename"] == "TooManyAttempts"  # the right password waits too
