@@ -17,11 +17,14 @@ def run(target_metadata: MetaData) -> None:
     config = context.config
     url: str = config.attributes["database_url"]
     schema: str = config.attributes["schema"]
+    role: str | None = config.attributes.get("role")
     lock_id = zlib.crc32(f"loyalty-migrations-{schema}".encode())
 
     def do_run(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        if role is not None:  # the tables belong to the service's owner role
+            connection.execute(text(f'SET LOCAL ROLE "{role}"'))
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

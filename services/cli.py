@@ -9,6 +9,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -22,6 +23,12 @@ from starlette.routing import Mount
 from services.common.db import create_engine
 from services.common.logs import configure_logging
 from services.common.migrate import upgrade_all
+from services.common.roles import (
+    RuntimeUrls,
+    embedded_role_passwords,
+    passwords_from_urls,
+    runtime_urls,
+)
 from services.common.settings import MIN_SERVICE_SECRET_BYTES, Settings, get_settings
 
 cli = typer.Typer(
@@ -39,14 +46,39 @@ class Part(StrEnum):
     GATEWAY = "gateway"
 
 
+@dataclass(frozen=True)
+class Databases:
+    """Where migrations and set-up run (the owner or an administrator), and where each service
+    connects at run time (its runtime role)."""
+
+    migration: str
+    runtime: RuntimeUrls
+    passwords: dict[str, str | None]
+    role_prefix: str
+
+    def migrate(self) -> None:
+        upgrade_all(self.migration, role_prefix=self.role_prefix, app_passwords=self.passwords)
+
+
 @contextmanager
-def database(settings: Settings) -> Iterator[str]:
+def database(settings: Settings) -> Iterator[Databases]:
     """The configured PostgreSQL, or the embedded one in the local data folder while the block
     runs: SIGTERM and SIGINT end the block cleanly, and the embedded server stops on the way out
-    (unless another process still uses it)."""
+    (unless another process still uses it). On the embedded one, the services connect as their
+    runtime roles, whose passwords are kept in the data folder."""
+    prefix = settings.database_role_prefix
     with _stop_on_signals():
         if settings.database_url is not None:
-            yield settings.database_url.get_secret_value()
+            loyalty = settings.database_url.get_secret_value()
+            identity = settings.identity_database_url or settings.database_url
+            migration = settings.migration_database_url or settings.database_url
+            runtime = RuntimeUrls(identity=identity.get_secret_value(), loyalty=loyalty)
+            yield Databases(
+                migration.get_secret_value(),
+                runtime,
+                passwords_from_urls(runtime, prefix=prefix),
+                prefix,
+            )
             return
         from services.common.embedded import embedded_postgres
 
@@ -55,7 +87,8 @@ def database(settings: Settings) -> Iterator[str]:
             err=True,
         )
         with embedded_postgres(settings.data_dir) as url:
-            yield url
+            passwords = embedded_role_passwords(settings.data_dir)
+            yield Databases(url, runtime_urls(url, passwords, prefix=prefix), passwords, prefix)
 
 
 #: Exit status after a clean stop: SIGTERM is an ordinary request to stop; SIGINT (Ctrl+C)
@@ -134,9 +167,10 @@ def _run(app: Any, host: str, port: int) -> None:
     )
 
 
-def single_process_app(settings: Settings, url: str, service_secret: str) -> Starlette:
+def single_process_app(settings: Settings, urls: RuntimeUrls, service_secret: str) -> Starlette:
     """Identity, loyalty and the gateway in one process: the gateway reaches the services with the
-    same typed clients, over httpx's ASGI transport instead of sockets."""
+    same typed clients, over httpx's ASGI transport instead of sockets. Each service connects as
+    its own runtime role (``urls``)."""
     import httpx
 
     from graphql_schema.app import create_app as create_gateway
@@ -144,11 +178,11 @@ def single_process_app(settings: Settings, url: str, service_secret: str) -> Sta
     from services.loyalty.api import create_app as create_loyalty
 
     loyalty_app = create_loyalty(
-        settings, database_url=url, service_secret=service_secret, run_jobs=True
+        settings, database_url=urls.loyalty, service_secret=service_secret, run_jobs=True
     )
     identity_app = create_identity(
         settings,
-        database_url=url,
+        database_url=urls.identity,
         service_secret=service_secret,
         loyalty_url="http://loyalty",
         loyalty_transport=httpx.ASGITransport(app=loyalty_app),
@@ -200,13 +234,13 @@ def serve(
             if settings.service_secret is not None
             else secrets.token_urlsafe(32)
         )
-        with database(settings) as url:
+        with database(settings) as db:
             if migrate:
-                upgrade_all(url)
+                db.migrate()
             if seed:
-                credentials = asyncio.run(_seed(url, settings.data_dir))
+                credentials = asyncio.run(_seed(db.migration, settings.data_dir))
                 typer.echo(demo_printout(credentials, graphiql=_graphiql(settings, host, port)))
-            _run(single_process_app(settings, url, secret), host, port)
+            _run(single_process_app(settings, db.runtime, secret), host, port)
         return
 
     secret = _require_secret(settings)
@@ -215,12 +249,17 @@ def serve(
         with _stop_on_signals():
             _run(app, host, port)
         return
-    with database(settings) as url:
-        _run(_service_app(part, settings, url, secret, loyalty_url, migrate), host, port)
+    with database(settings) as db:
+        _run(_service_app(part, settings, db, secret, loyalty_url, migrate), host, port)
 
 
 def _service_app(
-    part: Part, settings: Settings, url: str, secret: str, loyalty_url: str | None, migrate: bool
+    part: Part,
+    settings: Settings,
+    db: Databases,
+    secret: str,
+    loyalty_url: str | None,
+    migrate: bool,
 ) -> Any:
     """The identity or the loyalty service, to run in a process of its own."""
     from services.common.migrate import upgrade
@@ -229,18 +268,30 @@ def _service_app(
         from services.identity.api import create_app as create_identity
 
         if migrate:
-            upgrade("identity", url)
+            upgrade(
+                "identity",
+                db.migration,
+                role_prefix=db.role_prefix,
+                app_password=db.passwords.get("identity"),
+            )
         return create_identity(
             settings,
-            database_url=url,
+            database_url=db.runtime.identity,
             service_secret=secret,
             loyalty_url=loyalty_url or settings.loyalty_url,
         )
     from services.loyalty.api import create_app as create_loyalty
 
     if migrate:
-        upgrade("loyalty", url)
-    return create_loyalty(settings, database_url=url, service_secret=secret, run_jobs=True)
+        upgrade(
+            "loyalty",
+            db.migration,
+            role_prefix=db.role_prefix,
+            app_password=db.passwords.get("loyalty"),
+        )
+    return create_loyalty(
+        settings, database_url=db.runtime.loyalty, service_secret=secret, run_jobs=True
+    )
 
 
 def _gateway_app(
@@ -263,8 +314,8 @@ def migrate_command() -> None:
     """Apply every service's migrations to the configured database."""
     settings = _settings()
     configure_logging(settings.log_level, part="migrate")
-    with database(settings) as url:
-        upgrade_all(url)
+    with database(settings) as db:
+        db.migrate()
     typer.echo("migrations applied")
 
 
@@ -287,9 +338,9 @@ def create_admin(
             await engine.dispose()
 
     try:
-        with database(settings) as url:
-            upgrade_all(url)
-            account = asyncio.run(run(url))
+        with database(settings) as db:
+            db.migrate()
+            account = asyncio.run(run(db.migration))
     except Problem as problem:
         typer.echo(f"{problem.code}: {problem.message}", err=True)
         raise typer.Exit(code=1) from None
@@ -401,9 +452,9 @@ def expire_points_command() -> None:
         finally:
             await engine.dispose()
 
-    with database(settings) as url:
-        upgrade_all(url)
-        outcome = asyncio.run(run(url))
+    with database(settings) as db:
+        db.migrate()
+        outcome = asyncio.run(run(db.runtime.loyalty))
     typer.echo(outcome.model_dump_json())
 
 
@@ -413,9 +464,9 @@ def seed_demo_command(
 ) -> None:
     """Seed the demo programme into the configured database (once) and print how to sign in."""
     settings = _settings()
-    with database(settings) as url:
-        upgrade_all(url)
-        credentials = asyncio.run(_seed(url, settings.data_dir))
+    with database(settings) as db:
+        db.migrate()
+        credentials = asyncio.run(_seed(db.migration, settings.data_dir))
     if as_json:
         typer.echo(json.dumps(credentials))
     else:

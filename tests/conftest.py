@@ -25,8 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.db import asyncpg_dsn, create_engine
 from services.common.embedded import start_embedded
 from services.common.migrate import upgrade_all
+from services.common.roles import RuntimeUrls, runtime_urls
 
 TEST_DATABASE_ENV = "LOYALTY_TEST_DATABASE_URL"
+
+#: The runtime roles' passwords in every test database (the services connect as those roles,
+#: never as the administrator that migrates).
+TEST_ROLE_PASSWORDS: dict[str, str | None] = {
+    "identity": "identity-runtime-test",
+    "loyalty": "loyalty-runtime-test",
+}
 
 # Mutation runs replay the same examples for every mutant, so that a score can be reproduced.
 settings.register_profile("mutation", derandomize=True, database=None)
@@ -67,7 +75,7 @@ def _new_database(server_url: str) -> tuple[str, str]:
     name = f"loyalty_test_{secrets.token_hex(4)}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    upgrade_all(url)
+    upgrade_all(url, app_passwords=TEST_ROLE_PASSWORDS)
     return name, url
 
 
@@ -79,6 +87,23 @@ def database_url(database_server: str) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_admin(database_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def service_urls(url: str) -> RuntimeUrls:
+    """The URLs the services use on the test database ``url``: their runtime roles'."""
+    return runtime_urls(url, TEST_ROLE_PASSWORDS)
+
+
+@pytest.fixture(scope="session")
+def loyalty_database_url(database_url: str) -> str:
+    """The session database as the loyalty service's runtime role."""
+    return service_urls(database_url).loyalty
+
+
+@pytest.fixture(scope="session")
+def identity_database_url(database_url: str) -> str:
+    """The session database as the identity service's runtime role."""
+    return service_urls(database_url).identity
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from services.cli import single_process_app
 from services.common.db import create_engine
 from services.common.settings import Settings
 from services.demo import seed_demo
+from tests.conftest import service_urls
 from services.identity.passwords import COST_ENV
 
 os.environ.setdefault(COST_ENV, "low")
@@ -139,7 +140,9 @@ async def gateway(gateway_database_url: str) -> AsyncIterator[Gateway]:
     engine = create_engine(gateway_database_url, pool_size=5, application_name="gateway-tests")
     demo = await seed_demo(engine)
     app = single_process_app(
-        Settings(environment="test", relay_interval_seconds=0.05), gateway_database_url, SECRET
+        Settings(environment="test", relay_interval_seconds=0.05),
+        service_urls(gateway_database_url),
+        SECRET,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

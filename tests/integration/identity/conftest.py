@@ -103,9 +103,11 @@ class Identity:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def identity_app(database_url: str) -> AsyncIterator[Starlette]:
+async def identity_app(identity_database_url: str) -> AsyncIterator[Starlette]:
     app = create_app(
-        Settings(environment="test"), database_url=database_url, service_secret=SERVICE_SECRET
+        Settings(environment="test"),
+        database_url=identity_database_url,
+        service_secret=SERVICE_SECRET,
     )
     async with app.router.lifespan_context(app):
         yield app

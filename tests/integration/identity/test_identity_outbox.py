@@ -20,9 +20,9 @@ SECRET = "identity-tests-service-secret-0123456789"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def loyalty_app(database_url: str) -> AsyncIterator[object]:
+async def loyalty_app(loyalty_database_url: str) -> AsyncIterator[object]:
     app = create_loyalty(
-        Settings(environment="test"), database_url=database_url, service_secret=SECRET
+        Settings(environment="test"), database_url=loyalty_database_url, service_secret=SECRET
     )
     async with app.router.lifespan_context(app):
         yield app
@@ -142,13 +142,13 @@ async def test_a_failed_delivery_is_counted_and_retried(
 
 
 async def test_the_running_relay_delivers_right_after_a_write(
-    database_url: str, identity, loyalty_app, loyalty_client
+    identity_database_url: str, identity, loyalty_app, loyalty_client
 ) -> None:
     await _drain(identity.engine, loyalty_client)
     settings = Settings(environment="test", relay_interval_seconds=30)
     app = create_identity(
         settings,
-        database_url=database_url,
+        database_url=identity_database_url,
         service_secret=SECRET,
         loyalty_url="http://loyalty",
         loyalty_transport=httpx.ASGITransport(app=loyalty_app),

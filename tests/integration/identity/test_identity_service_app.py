@@ -175,7 +175,7 @@ async def test_create_admin_is_idempotent_and_never_takes_a_staff_email(identity
 
 
 async def test_the_app_starts_and_stops_cleanly_with_a_relay_to_an_absent_loyalty(
-    database_url: str, engine: AsyncEngine
+    identity_database_url: str, engine: AsyncEngine
 ) -> None:
     from services.common.settings import Settings
     from services.identity.api import create_app
@@ -197,7 +197,7 @@ async def test_the_app_starts_and_stops_cleanly_with_a_relay_to_an_absent_loyalt
     others = {t for t in asyncio.all_tasks() if t.get_name() == "identity-outbox-relay"}
     app = create_app(
         Settings(environment="test", relay_interval_seconds=0.05),
-        database_url=database_url,
+        database_url=identity_database_url,
         service_secret="identity-tests-service-secret-0123456789",
         loyalty_url="http://loyalty",
         loyalty_transport=httpx.MockTransport(absent_loyalty),

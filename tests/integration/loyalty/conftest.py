@@ -210,9 +210,11 @@ async def programme(engine: AsyncEngine) -> Programme:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def loyalty_app(database_url: str) -> AsyncIterator[Starlette]:
+async def loyalty_app(loyalty_database_url: str) -> AsyncIterator[Starlette]:
     app = create_app(
-        Settings(environment="test"), database_url=database_url, service_secret=SERVICE_SECRET
+        Settings(environment="test"),
+        database_url=loyalty_database_url,
+        service_secret=SERVICE_SECRET,
     )
     async with app.router.lifespan_context(app):
         yield app
@@ -227,7 +229,7 @@ REPLICA_POOL_SIZE = 3
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def replicas(
-    database_url: str, engine: AsyncEngine, programme: Programme
+    loyalty_database_url: str, engine: AsyncEngine, programme: Programme
 ) -> AsyncIterator[list[Loyalty]]:
     """Several replicas of the loyalty service on one database, as behind a load balancer: each
     has its own engine and its own in-process state, so races between them meet in PostgreSQL."""
@@ -236,7 +238,7 @@ async def replicas(
         for _ in range(REPLICAS):
             app = create_app(
                 Settings(environment="test", db_pool_size=REPLICA_POOL_SIZE),
-                database_url=database_url,
+                database_url=loyalty_database_url,
                 service_secret=SERVICE_SECRET,
             )
             await stack.enter_async_context(app.router.lifespan_context(app))
