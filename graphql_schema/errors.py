@@ -13,6 +13,7 @@ else is a GraphQL error with a stable ``extensions.code``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ INTERNAL = "INTERNAL_ERROR"
 MASKED_MESSAGE = "Unexpected error."
 
 _PARSER_LIMIT = "Parsing aborted."  # graphql-core's parser: too many tokens, or nested too deep
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 @strawberry.interface(description="An expected outcome that is not a success.")
@@ -80,14 +82,22 @@ def is_unexpected(error: GraphQLError) -> bool:
     return not about_the_request(error) and not isinstance(error.original_error, ApiError)
 
 
+def without_suggestions(message: str) -> str:
+    """graphql-core's message without its hints at the schema ("Did you mean 'first'?")."""
+    return _SUGGESTION.sub("", message)
+
+
 class PublicErrors(MaskErrors):
-    """Give every error a code; mask the unexpected ones, in development too.
+    """Give every error a code; mask the unexpected ones, in development too; outside
+    development (``suggestions`` off), drop the hints at the schema that validation and
+    variable errors give (names of arguments, input fields, types and enum values).
 
     Runs once per operation (not per field), after execution.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, suggestions: bool = True) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE)
+        self.suggestions = suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -103,6 +113,8 @@ class PublicErrors(MaskErrors):
             elif about_the_request(error):
                 code = request_error_code(error.message, error.extensions)
                 error.extensions = {**(error.extensions or {}), "code": code}
+                if not self.suggestions:
+                    error.message = without_suggestions(error.message)
             else:
                 error.extensions = {**(error.extensions or {}), "code": INTERNAL}
         return processed

@@ -2,7 +2,7 @@
 its strings may hold (no control characters, see ``services.common.text``).
 
 Limit refusals carry ``extensions.code = QUERY_TOO_COMPLEX`` and ``extensions.limit`` (``depth``,
-``aliases`` or ``tokens``). The validation rules are built once per schema: strawberry's
+``aliases``, ``cost`` or ``tokens``). The validation rules are built once per schema: strawberry's
 validation cache is keyed by the rules, so new rule classes per request would never hit it.
 """
 
@@ -11,7 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationContext
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+)
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
@@ -72,6 +90,7 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     return [
         *(_coded(r, "depth") for r in depth),
         *(_coded(r, "aliases") for r in aliases),
+        cost_limit(settings.max_query_cost),
         NoControlCharacters,
     ]
 
@@ -137,3 +156,128 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+#: What a page size given by a variable is assumed to be (the largest page a list gives).
+ASSUMED_PAGE = 100
+_MAX_NESTING = 64
+
+
+def cost_limit(max_cost: int) -> type[ASTValidationRule]:
+    """A rule refusing operations that would cost more than ``max_cost``.
+
+    An operation's cost counts every field it asks for, as many times as it would be resolved:
+    a field with a ``first`` argument (a page of history, of referrals...) multiplies the cost of
+    what is asked inside it by ``first`` (its default when left out; ``ASSUMED_PAGE`` when given
+    by a variable). Fragments count where they are spread. So 14 aliased ``history(first: 100)``
+    cost 14 times a hundred entries, whatever the depth, alias and token limits allow."""
+
+    class CostLimit(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            schema = self.context.schema
+            root = schema.get_root_type(node.operation)
+            if root is None:
+                return
+            fragments = {
+                f.name.value: f
+                for f in self.context.document.definitions
+                if isinstance(f, FragmentDefinitionNode)
+            }
+            defaults = {
+                v.variable.name.value: v.default_value.value
+                for v in node.variable_definitions or ()
+                if isinstance(v.default_value, IntValueNode)
+            }
+            cost = _cost(schema, root, node.selection_set, 1, fragments, defaults, set(), 0)
+            if cost > max_cost:
+                self.report_error(
+                    GraphQLError(
+                        f"this operation would cost {cost}, over the limit of {max_cost}: ask "
+                        "for fewer items (first) or fewer fields",
+                        node,
+                        extensions={"code": QUERY_TOO_COMPLEX, "limit": "cost", "cost": cost},
+                    )
+                )
+
+    return CostLimit
+
+
+def _page_size(field: FieldNode, definition: GraphQLField | None, defaults: dict[str, str]) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value == "first":
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 1)
+            if isinstance(value, VariableNode):
+                return int(defaults.get(value.name.value, ASSUMED_PAGE))
+            return ASSUMED_PAGE
+    argument_definition = None if definition is None else definition.args.get("first")
+    if argument_definition is not None and isinstance(argument_definition.default_value, int):
+        return max(argument_definition.default_value, 1)
+    return 1
+
+
+def _cost(
+    schema: GraphQLSchema,
+    parent: GraphQLNamedType,
+    selections: SelectionSetNode | None,
+    multiplier: int,
+    fragments: dict[str, FragmentDefinitionNode],
+    defaults: dict[str, str],
+    spreading: set[str],
+    nesting: int,
+) -> int:
+    if selections is None:
+        return 0
+    if nesting > _MAX_NESTING:  # the depth limit refuses such a document anyway
+        return multiplier
+    total = 0
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            fields = getattr(parent, "fields", {})
+            definition = fields.get(selection.name.value)
+            child = get_named_type(definition.type) if definition is not None else parent
+            inner = multiplier * _page_size(selection, definition, defaults)
+            total += multiplier + _cost(
+                schema,
+                child,
+                selection.selection_set,
+                inner,
+                fragments,
+                defaults,
+                spreading,
+                nesting + 1,
+            )
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in spreading:  # unknown or cyclic: other rules say so
+                continue
+            condition = schema.get_type(fragment.type_condition.name.value) or parent
+            total += _cost(
+                schema,
+                condition,
+                fragment.selection_set,
+                multiplier,
+                fragments,
+                defaults,
+                spreading | {name},
+                nesting + 1,
+            )
+        elif isinstance(selection, InlineFragmentNode):
+            condition = (
+                schema.get_type(selection.type_condition.name.value)
+                if selection.type_condition is not None
+                else None
+            ) or parent
+            total += _cost(
+                schema,
+                condition,
+                selection.selection_set,
+                multiplier,
+                fragments,
+                defaults,
+                spreading,
+                nesting + 1,
+            )
+    return total

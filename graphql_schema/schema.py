@@ -157,7 +157,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        PublicErrors,
+        lambda: PublicErrors(suggestions=settings.is_development),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

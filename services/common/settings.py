@@ -38,11 +38,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
-    database_url: SecretStr | None = None  # the runtime role's (loyalty's, and identity's too
-    # unless identity_database_url is set); when unset, the embedded PostgreSQL
-    identity_database_url: SecretStr | None = None
-    migration_database_url: SecretStr | None = None  # the owner or an admin; migrations, set-up
-    database_role_prefix: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,30}$|^$")
+    database_url: SecretStr | None = None
     data_dir: Path = Path(".pgdata")
     service_secret: SecretStr | None = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -72,6 +68,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
+    max_query_cost: int = 2000  # fields asked, times the pages (first) around them
     log_level: str = "INFO"
 
     @field_validator("service_secret")

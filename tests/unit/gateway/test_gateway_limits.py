@@ -171,3 +171,130 @@ async def test_the_gateway_is_unready_when_a_service_cannot_reach_its_database(
         "loyalty": service != "loyalty",
     }
     assert alive.status_code == 200
+
+
+HISTORY = "history(first: 100) { nodes { kind points summary actor lines { ruleKey ruleVersion reason } } pageInfo { hasNextPage endCursor } }"
+
+
+async def test_aliases_in_fragments_count_toward_the_limit(
+    make_gateway: Any, services: Any
+) -> None:
+    async with make_gateway(max_aliases=3) as gateway:
+        spread = await gateway.post(
+            "query { ...F } fragment F on Query { a: __typename b: __typename c: __typename "
+            "d: __typename }"
+        )
+        inline = await gateway.post(
+            "{ ... on Query { a: __typename b: __typename } ... { c: __typename d: __typename } }"
+        )
+    assert_too_complex(spread, "aliases")
+    assert_too_complex(inline, "aliases")
+    assert services.calls == []
+
+
+async def test_fourteen_aliased_pages_of_a_hundred_entries_are_refused_by_their_cost(
+    make_gateway: Any, services: Any
+) -> None:
+    aliased = "{ me { account { " + " ".join(f"h{i}: {HISTORY}" for i in range(14)) + " } } }"
+    spread = (
+        "{ me { account { "
+        + " ".join(f"h{i}: history(first: 100) {{ ...Page }}" for i in range(14))
+        + " } } } fragment Page on HistoryPage { nodes { kind points summary actor "
+        "lines { ruleKey ruleVersion reason } } pageInfo { hasNextPage endCursor } }"
+    )
+    by_variable = (
+        "query($n: Int!) { me { account { "
+        + " ".join(f"h{i}: history(first: $n) {{ nodes {{ kind }} }}" for i in range(14))
+        + " } } }"
+    )
+    async with make_gateway() as gateway:  # within the depth, alias and token limits
+        answers = [
+            await gateway.post(aliased),
+            await gateway.post(spread),
+            await gateway.post(by_variable, {"n": 100}),
+        ]
+    for body, cost in zip(answers, (16_816, 16_816, 2_816), strict=True):
+        assert body.get("data") is None, body
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "cost", "cost": cost}
+        assert error["message"] == (
+            f"this operation would cost {cost}, over the limit of 2000: ask for fewer items "
+            "(first) or fewer fields"
+        )
+    assert services.calls == []
+
+
+async def test_the_cost_limit_lets_an_operation_through_exactly_at_its_limit(
+    make_gateway: Any, services: Any
+) -> None:
+    # me 1 + account 1 + history 1 + 3 entries x (nodes 1 + kind 1) = 9
+    query = "{ me { account { history(first: 3) { nodes { kind } } } } }"
+    async with make_gateway(max_query_cost=9) as at_limit:
+        within = await at_limit.post(query)
+    async with make_gateway(max_query_cost=8) as below:
+        over = await below.post(query)
+    assert within["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}  # it ran
+    assert over["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": "cost",
+        "cost": 9,
+    }
+
+
+async def test_a_members_dashboard_with_a_page_of_a_hundred_is_within_the_cost_limit(
+    make_gateway: Any, services: Any
+) -> None:
+    member_id = services.add_member()
+    async with make_gateway() as gateway:
+        body = await gateway.post(
+            "{ me { displayName account { balance " + HISTORY + " } } }",
+            token=services.token(member_id),
+        )
+    assert all(e["extensions"].get("limit") != "cost" for e in body.get("errors", [])), body
+
+
+@pytest.mark.parametrize(
+    ("query", "hinted"),
+    [
+        (
+            "{ me { account { history(firs: 1) { pageInfo { hasNextPage } } } } }",
+            "Unknown argument 'firs' on field 'Account.history'.",
+        ),
+        (
+            'mutation { login(input: {email: "a@b.c", password: "p", portal: MEMBR}) { __typename } }',
+            "Value 'MEMBR' does not exist in 'Portal' enum.",
+        ),
+        ("query($a: Strin) { __typename }", "Unknown type 'Strin'."),
+        ("{ __typename ... on Querry { __typename } }", "Unknown type 'Querry'."),
+        ("{ mee { id } }", "Cannot query field 'mee' on type 'Query'."),
+    ],
+)
+async def test_outside_development_errors_give_no_hint_at_the_schema(
+    make_gateway: Any, query: str, hinted: str
+) -> None:
+    async with make_gateway(environment="production") as gateway:
+        production = await gateway.post(query)
+    async with make_gateway(environment="development") as gateway:
+        development = await gateway.post(query)
+    messages = [e["message"] for e in production["errors"]]
+    assert hinted in messages
+    assert not any("Did you mean" in m for m in messages)
+    if "mee" not in query:  # development keeps graphql-core's hints
+        assert any("Did you mean" in e["message"] for e in development["errors"])
+
+
+async def test_in_production_a_batch_is_refused(make_gateway: Any, services: Any) -> None:
+    async with make_gateway(environment="production") as gateway:
+        response = await gateway.client.post(
+            "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}]
+        )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Expected a JSON object (batches are not supported).",
+                "extensions": {"code": "INVALID_INPUT"},
+            }
+        ]
+    }
+    assert services.calls == []
