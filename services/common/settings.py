@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
-    database_url: SecretStr | None = None
+    database_url: SecretStr | None = None  # the runtime role's (loyalty's, and identity's too
+    # unless identity_database_url is set); when unset, the embedded PostgreSQL
+    identity_database_url: SecretStr | None = None
+    migration_database_url: SecretStr | None = None  # the owner or an admin; migrations, set-up
+    database_role_prefix: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,30}$|^$")
     data_dir: Path = Path(".pgdata")
     service_secret: SecretStr | None = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
