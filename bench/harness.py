@@ -330,7 +330,7 @@ async def register_members(parts: Parts, count: int) -> list[Any]:
         async def one(i: int) -> None:
             body = {
                 "email": f"bench.{i}.{secrets.token_hex(3)}@example.org",
-                "password": "bench-password",
+                "password": "quiet-harbour-lantern-42",
             }
             headers = {
                 "authorization": tokens.header("identity"),

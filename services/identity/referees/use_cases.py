@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.actor import Actor, ActorKind
 from services.common.problems import InvalidInput
-from services.common.uow import UnitOfWork
 from services.identity import contract, normalise
 from services.identity.access import forbidden
 from services.identity.referees import queries
@@ -40,9 +39,10 @@ async def resolve_referee(
         wanted["phone"] = normalise.phone(body.phone)
     if not wanted:
         raise InvalidInput("a referee is named by an email or a phone")
-    async with UnitOfWork(engine) as uow:
-        hashes = await identifier_hashes(uow.conn, wanted)
-        members = await queries.members_of(uow.conn, list(wanted.items()))
+    async with engine.connect() as raw:  # two reads, no transaction to open and close
+        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+        hashes = await identifier_hashes(conn, wanted)
+        members = await queries.members_of(conn, list(wanted.items()))
     return contract.RefereeResolution(
         email_hash=hashes.get("email"), phone_hash=hashes.get("phone"), member_ids=members
     )

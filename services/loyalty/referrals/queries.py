@@ -54,12 +54,12 @@ class ReferralRow:
     voided_at: datetime | None
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(ReferralRow))
-_COLUMNS = [referrals.c[name] for name in _FIELDS]
+REFERRAL_FIELDS = tuple(f.name for f in dataclasses.fields(ReferralRow))
+_COLUMNS = [referrals.c[name] for name in REFERRAL_FIELDS]
 
 
-def _row(r: sa.Row[Any]) -> ReferralRow:
-    return ReferralRow(**{name: getattr(r, name) for name in _FIELDS})
+def referral_row(r: sa.Row[Any]) -> ReferralRow:
+    return ReferralRow(**{name: getattr(r, name) for name in REFERRAL_FIELDS})
 
 
 # ---- codes -----------------------------------------------------------------------------------
@@ -104,35 +104,7 @@ async def survivor(conn: AsyncConnection, member_id: UUID) -> UUID:
     return merged or member_id
 
 
-# ---- registering -----------------------------------------------------------------------------
-
-
-async def lock_keys(conn: AsyncConnection, keys: Iterable[str]) -> None:
-    """Transaction-scoped advisory locks on ``keys``, always taken in one order."""
-    for key in sorted(set(keys)):
-        await conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 6))"), {"key": key}
-        )
-
-
-async def referral_by_reference(
-    conn: AsyncConnection, *, partner_id: UUID | None, channel: str, reference: str
-) -> ReferralRow | None:
-    where = (
-        sa.and_(referrals.c.partner_id == partner_id, referrals.c.reference == reference)
-        if partner_id is not None
-        else sa.and_(referrals.c.channel == channel, referrals.c.reference == reference)
-    )
-    row = (await conn.execute(sa.select(*_COLUMNS).where(where))).first()
-    return None if row is None else _row(row)
-
-
-@dataclass(frozen=True, slots=True)
-class Prior:
-    id: UUID
-    registered_at: datetime
-    voided: bool
-    partner_id: UUID | None
+# ---- registering ---------------------------------------------------------------------------
 
 
 def _matching(hashes: Sequence[str]) -> sa.ColumnElement[bool]:
@@ -140,35 +112,6 @@ def _matching(hashes: Sequence[str]) -> sa.ColumnElement[bool]:
         referrals.c.referee_email_hash.in_(list(hashes)),
         referrals.c.referee_phone_hash.in_(list(hashes)),
     )
-
-
-async def prior_referrals(
-    conn: AsyncConnection, hashes: Sequence[str], since: datetime
-) -> list[Prior]:
-    """The referee's referrals registered after ``since`` (excluded), by either identifier."""
-    rows = await conn.execute(
-        sa.select(
-            referrals.c.id,
-            referrals.c.registered_at,
-            referrals.c.status,
-            referrals.c.partner_id,
-        ).where(_matching(hashes), referrals.c.registered_at > since)
-    )
-    return [Prior(r.id, r.registered_at, r.status == "voided", r.partner_id) for r in rows]
-
-
-async def referrer_recent(conn: AsyncConnection, referrer: UUID, since: datetime) -> int:
-    count = await conn.scalar(
-        sa.select(sa.func.count()).where(
-            referrals.c.current_referrer_id == referrer, referrals.c.registered_at > since
-        )
-    )
-    return int(count or 0)
-
-
-async def insert_referral(conn: AsyncConnection, **values: Any) -> ReferralRow:
-    row = (await conn.execute(referrals.insert().values(**values).returning(*_COLUMNS))).one()
-    return _row(row)
 
 
 async def add_parties(conn: AsyncConnection, referral_id: UUID, member_ids: Iterable[UUID]) -> None:
@@ -208,7 +151,7 @@ async def lock_referral(conn: AsyncConnection, referral_id: UUID) -> ReferralRow
             sa.select(*_COLUMNS).where(referrals.c.id == referral_id).with_for_update()
         )
     ).one()
-    return _row(row)
+    return referral_row(row)
 
 
 async def insert_event(
@@ -250,7 +193,7 @@ async def referrals_matching(
         .where(_matching(hashes), referrals.c.status.in_(list(statuses)))
         .order_by(referrals.c.registered_at, referrals.c.id)
     )
-    return [_row(r) for r in rows]
+    return [referral_row(r) for r in rows]
 
 
 async def referrals_of_parties(conn: AsyncConnection, member_ids: Sequence[UUID]) -> list[UUID]:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.loyalty.referrals.queries import ReferralRow
+from services.loyalty.referrals.queries import REFERRAL_FIELDS, ReferralRow, referral_row
 from services.loyalty.referrals.tables import referral_rejections, referrals
 from services.loyalty.tables import journal_entries
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(ReferralRow))
-_COLUMNS = [referrals.c[name] for name in _FIELDS]
-
-
-def _row(r: sa.Row[Any]) -> ReferralRow:
-    return ReferralRow(**{name: getattr(r, name) for name in _FIELDS})
+_COLUMNS = [referrals.c[name] for name in REFERRAL_FIELDS]
 
 
 async def partner_page(
@@ -35,7 +29,7 @@ async def partner_page(
     rows = await conn.execute(
         stmt.order_by(referrals.c.registered_at.desc(), referrals.c.id.desc()).limit(first + 1)
     )
-    return [_row(r) for r in rows]
+    return [referral_row(r) for r in rows]
 
 
 _FIGURES = sa.text(
@@ -65,7 +59,7 @@ async def referrals_by(conn: AsyncConnection, member_id: UUID, limit: int) -> li
         .order_by(referrals.c.registered_at.desc(), referrals.c.id.desc())
         .limit(limit)
     )
-    return [_row(r) for r in rows]
+    return [referral_row(r) for r in rows]
 
 
 async def referrer_points(conn: AsyncConnection, referral_ids: list[UUID]) -> dict[UUID, int]:

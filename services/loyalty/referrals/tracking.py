@@ -22,6 +22,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty.referrals import queries, webhooks
+from services.loyalty.referrals import registration_queries as registration
+from services.loyalty.referrals.codes import ReferralCode
 from services.loyalty.referrals.conversion import (
     Effect,
     IdentifierLinked,
@@ -47,6 +49,7 @@ from services.loyalty.referrals.model import (
     Referral,
     ReferralPolicy,
 )
+from services.loyalty.referrals.payloads import WebhookEvent, message
 from services.loyalty.rules.model import ReferralTerms, Trigger
 
 VOID_REASON = "self_referral"
@@ -220,12 +223,12 @@ async def join(
     return touched
 
 
-async def announce(conn: AsyncConnection, row: queries.ReferralRow) -> None:
-    """Tell the partner who registered the referral that it is registered."""
-    if row.partner_id is not None:
-        await webhooks.enqueue(
-            conn, referral_of(row), row.code, webhooks.WebhookEvent.REGISTERED, row.registered_at
-        )
+def registered_message(referral: Referral, code: str) -> registration.Delivery | None:
+    """What tells a partner that its referral was registered (none for a member's referral)."""
+    if not isinstance(referral.source, FromPartner):
+        return None
+    msg = message(WebhookEvent.REGISTERED, referral, ReferralCode(code), referral.registered_at)
+    return registration.Delivery(msg.id, msg.type.value, msg.body().decode())
 
 
 def _identifiers(hashes: Mapping[str, str]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from services.common.uow import UnitOfWork
 from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal.entries import request_hash
 from services.loyalty.referrals import queries, tracking, words
+from services.loyalty.referrals import registration_queries as registration
 from services.loyalty.referrals.attribution import (
     Candidate,
     History,
@@ -148,8 +149,10 @@ def _referee(identity: RefereeIdentity) -> Referee:
     return Referee(email=identity.email_hash, phone=identity.phone_hash)
 
 
-async def _terms(conn: AsyncConnection, book: RuleBook, now: datetime) -> ReferralTerms:
-    rule_set = await book.in_force(conn, now)
+async def _terms(
+    conn: AsyncConnection, book: RuleBook, now: datetime, latest: int
+) -> ReferralTerms:
+    rule_set = await book.in_force(conn, now, latest=latest)
     return rule_set.referrals if rule_set is not None else ReferralTerms()
 
 
@@ -182,33 +185,33 @@ async def _register(
     reference = source.reference or ""
     hashes = [h for h in (referee.email, referee.phone) if h]
     parsed = parse(code_text)
-    referrer = (
-        None
-        if isinstance(parsed, InvalidCode)
-        else await queries.member_of_code(conn, parsed.value)
-    )
+    code = None if isinstance(parsed, InvalidCode) else parsed.value
+    referrer, latest = await registration.code_and_latest(conn, code)
     keys = [f"ref:{channel.value}:{partner_id}:{reference}", *(f"referee:{h}" for h in hashes)]
-    await queries.lock_keys(conn, [*keys, *([f"referrer:{referrer}"] if referrer else [])])
-    earlier = await queries.referral_by_reference(
-        conn, partner_id=partner_id, channel=channel.value, reference=reference
+    await registration.lock_keys(conn, [*keys, *([f"referrer:{referrer}"] if referrer else [])])
+    terms = await _terms(conn, book, now, latest)
+    policy = tracking.policy_of(terms)
+    known = await registration.context(
+        conn,
+        partner_id=partner_id,
+        channel=channel.value,
+        reference=reference,
+        hashes=hashes,
+        window_start=policy.window_start(now),
+        referrer=referrer,
+        cap_start=policy.cap_period_start(now),
     )
-    if earlier is not None:
-        if earlier.request_hash != fingerprint:
+    if known.earlier is not None:
+        if known.earlier.request_hash != fingerprint:
             raise Problem(
                 ReferralProblem.REFERENCE_REUSED,
                 "this reference was already used for a different referral",
             )
-        return ReferralDecision(accepted=True, created=False, referral=view(earlier, now))
-    terms = await _terms(conn, book, now)
-    policy = tracking.policy_of(terms)
-    priors = await queries.prior_referrals(conn, hashes, policy.window_start(now))
-    members = frozenset(referee_identity.member_ids) - {joined_member}
+        return ReferralDecision(accepted=True, created=False, referral=view(known.earlier, now))
     history = History(
-        referee_member_ids=members,
-        prior_referrals=tuple(PriorReferral(p.id, p.registered_at, p.voided) for p in priors),
-        referrer_recent=await queries.referrer_recent(conn, referrer, policy.cap_period_start(now))
-        if referrer
-        else 0,
+        referee_member_ids=frozenset(referee_identity.member_ids) - {joined_member},
+        prior_referrals=tuple(PriorReferral(p.id, p.registered_at, p.voided) for p in known.priors),
+        referrer_recent=known.recent,
     )
     candidate = Candidate(referrer, referee, source, consent, now)
     decision = decide(policy, candidate, history, referral_id=uuid4())
@@ -222,32 +225,31 @@ async def _register(
             reason=decision.reason.value,
             at=now,
         )
-        own = partner_id is not None and any(p.partner_id == partner_id for p in priors)
+        own = partner_id is not None and any(p.partner_id == partner_id for p in known.priors)
         public, message = _public(decision.reason, policy, locale, own_duplicate=own)
         return ReferralDecision(accepted=False, created=False, rejection=public, message=message)
     referral = decision.referral
-    assert referrer is not None and not isinstance(parsed, InvalidCode)
-    row = await queries.insert_referral(
-        conn,
-        id=referral.id,
-        referrer_id=referrer,
-        code=parsed.value,
-        channel=channel.value,
-        partner_id=partner_id,
-        reference=reference,
-        referee_email_hash=referee.email,
-        referee_phone_hash=referee.phone,
-        consent_method=referral.consent.method.value,
-        consent_given_at=referral.consent.given_at,
-        registered_at=now,
-        holds_until=decision.holds_until,
-        request_hash=fingerprint,
-        actor=actor.label(),
-        terms=tracking.terms_json(terms),
-        current_referrer_id=referrer,
+    assert referrer is not None and code is not None
+    values = {
+        "id": referral.id,
+        "referrer_id": referrer,
+        "code": code,
+        "channel": channel.value,
+        "partner_id": partner_id,
+        "reference": reference,
+        "referee_email_hash": referee.email,
+        "referee_phone_hash": referee.phone,
+        "consent_method": referral.consent.method.value,
+        "consent_given_at": referral.consent.given_at,
+        "registered_at": now,
+        "holds_until": decision.holds_until,
+        "request_hash": fingerprint,
+        "actor": actor.label(),
+        "terms": tracking.terms_json(terms),
+    }
+    row = await registration.insert_registered(
+        conn, values, tracking.registered_message(referral, code)
     )
-    await queries.add_parties(conn, row.id, [referrer])
-    await tracking.announce(conn, row)
     if joined_member is not None:
         await tracking.join(conn, [row], joined_member, now)
         row = await queries.lock_referral(conn, row.id)
