@@ -3,7 +3,8 @@
 """Invitations, on the member's side: ``me { invitations }`` (built here, see ``members``) with
 each invitation's state, why the member was chosen (in English and French) and, once accepted,
 the door pass (its short code, its signed token and the QR code of it, as SVG); answering an
-invitation (accept with guests, decline, cancel) and rating the evening after it.
+invitation (accept with guests, decline, cancel) and rating the evening after it. Guests named
+with an email or phone on an accepted invitation become the member's referrals (``referrals``).
 
 A member only ever reads, answers and rates their own invitations: the member comes from the
 access token, never from the input (someone else's invitation is ``NotFound``).
@@ -21,6 +22,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, locale_code, parse_uuid, unexpected, venue_name
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError
+from graphql_schema.referrals import refer_guests
 from graphql_schema.types import InvitationState, Locale, LocalizedText, NotFound
 from services.common.actor import ActorKind
 from services.loyalty.experiences import contract as ec
@@ -265,6 +267,7 @@ class Mutation:
             if isinstance(refused, RatingRefused):
                 raise unexpected(problem) from None
             return refused
+        await refer_guests(info, answered)
         return InvitationAnswered(invitation=Invitation.of(answered))
 
     @strawberry.mutation(description="Members who came: rate the evening, 0 to 10, once.")

@@ -43,6 +43,13 @@ class ReferralCalls(ServiceClient):
             )
         )
 
+    async def register_guest_referral(
+        self, actor: Actor, body: rc.GuestReferral
+    ) -> rc.ReferralDecision:
+        return rc.ReferralDecision.model_validate(
+            await self.call("POST", "/internal/referrals/guest", actor=actor, json=body)
+        )
+
     async def partner_referrals(
         self, actor: Actor, *, first: int, after: str | None
     ) -> rc.PartnerReferrals:

@@ -10,6 +10,7 @@ GET    /members/{id}/referral-code             -> MemberCode (given on first rea
 GET    /referral-codes?code=                   -> CodeCheck                              anyone
 POST   /referrals                              RegisterReferral -> ReferralDecision      partner
 POST   /referrals/signup                       SignupReferral -> ReferralDecision        system
+POST   /referrals/guest                        GuestReferral -> ReferralDecision         system
 GET    /partner/referrals?first=&after=        -> PartnerReferrals (its own only)        partner
 GET    /members/{id}/referrals                 -> list[MemberReferral]                   member, admin
 GET    /ambassadors?first=                     -> AmbassadorBoard                        admin
@@ -103,6 +104,17 @@ class SignupReferral(Model):
     code: CodeText
     member_id: UUID
     registered_at: AwareDatetime
+    referee: RefereeIdentity
+
+
+class GuestReferral(Model):
+    """A guest a member named, with an email or phone, on an invitation they accepted: a
+    referral by that member (the member vouched for them: consent stated as spoken)."""
+
+    member_id: UUID
+    invitation_id: UUID
+    position: int = Field(ge=0, le=50)
+    accepted_at: AwareDatetime
     referee: RefereeIdentity
 
 

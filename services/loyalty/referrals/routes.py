@@ -50,6 +50,15 @@ async def register_signup(request: Request) -> Response:
     return reply(decision, 201 if decision.created else 200)
 
 
+async def register_guest(request: Request) -> Response:
+    body = await parse_body(request, contract.GuestReferral)
+    engine = routing.engine(request)
+    decision = await use_cases.register_guest(
+        engine, book_of(request), routing.actor(request), body
+    )
+    return reply(decision, 201 if decision.created else 200)
+
+
 async def partner_referrals(request: Request) -> Response:
     return reply(
         await reading.partner_referrals(
@@ -118,6 +127,7 @@ routes = [
     Route(f"{INTERNAL}/referral-codes", check_code, methods=["GET"]),
     Route(f"{INTERNAL}/referrals", register, methods=["POST"]),
     Route(f"{INTERNAL}/referrals/signup", register_signup, methods=["POST"]),
+    Route(f"{INTERNAL}/referrals/guest", register_guest, methods=["POST"]),
     Route(f"{INTERNAL}/partner/referrals", partner_referrals, methods=["GET"]),
     Route(f"{INTERNAL}/members/{{member_id}}/referrals", member_referrals, methods=["GET"]),
     Route(f"{INTERNAL}/ambassadors", ambassador_board, methods=["GET"]),

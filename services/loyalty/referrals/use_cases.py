@@ -45,6 +45,7 @@ from services.loyalty.referrals.codes import (
 from services.loyalty.referrals.contract import (
     Channel,
     CodeCheck,
+    GuestReferral,
     MemberCode,
     PartnerReferral,
     PublicRejection,
@@ -327,3 +328,35 @@ def canonical(text: str) -> str:
     """The code as compared: its canonical spelling, or the text if it is no code."""
     parsed = parse(text)
     return text if isinstance(parsed, InvalidCode) else parsed.value
+
+
+async def register_guest(
+    engine: AsyncEngine,
+    book: RuleBook,
+    actor: Actor,
+    body: GuestReferral,
+    *,
+    now: datetime | None = None,
+) -> ReferralDecision:
+    """A guest named on an accepted invitation: a referral by the inviting member, once per
+    guest of the invitation. Refused like any other (a guest who is a member, say)."""
+    if actor.kind is not ActorKind.SYSTEM:
+        raise Forbidden(ProblemCode.FORBIDDEN, "the gateway registers a guest's referral")
+    now = now or datetime.now(UTC)
+    consent = Consent(ConsentMethod.VERBAL, min(body.accepted_at, now))
+    async with UnitOfWork(engine) as uow:
+        code = await ensure_code(uow.conn, body.member_id)
+        decision = await _register(
+            uow.conn,
+            book,
+            code_text=code,
+            referee_identity=body.referee,
+            source=FromMember(MemberChannel.GUEST, f"{body.invitation_id}:{body.position}"),
+            consent=consent,
+            fingerprint=request_hash(body.model_dump(mode="json", exclude={"accepted_at"})),
+            actor=actor,
+            locale=Locale.EN,
+            now=now,
+        )
+        await uow.commit()
+    return decision

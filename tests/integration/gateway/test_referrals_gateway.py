@@ -473,3 +473,85 @@ async def test_joining_with_a_code_and_a_members_email_is_answered_as_a_new_memb
     assert [(a["__typename"], a["referral"]) for a in answers] == [
         ("MemberRegistered", {"accepted": True, "code": None, "message": None})
     ] * 2
+
+
+CREATE_EXPERIENCE = """
+mutation($i: CreateExperienceInput!) {
+  createExperience(input: $i) { __typename ... on ExperienceCreated { experience { id } } }
+}
+"""
+ISSUE = """
+mutation($i: IssueInvitationsInput!) {
+  issueInvitations(input: $i) { __typename ... on InvitationsIssued { report { issued } } }
+}
+"""
+RESPOND = """
+mutation($i: RespondToInvitationInput!) {
+  respondToInvitation(input: $i) { __typename ... on InvitationAnswered { invitation { state } } }
+}
+"""
+
+
+async def test_guests_named_on_an_accepted_invitation_become_the_members_referrals(
+    gateway: Any,
+) -> None:
+    staff = await gateway.staff_token()
+    venue = gateway.demo["staff"][0]["venueId"]
+    interest = f"interest-{uuid.uuid4().hex[:10]}"
+    member_id, token, _ = await member(gateway)
+    await gateway.data(
+        "mutation($i: UpdateContactPreferencesInput!) { updateContactPreferences(input: $i) { __typename } }",
+        {"i": {"consents": [{"channel": "EMAIL", "granted": True}], "interests": [interest]}},
+        token=token,
+    )
+    await gateway.settle()
+    now = datetime.now(UTC)
+    experience = {
+        "key": uuid.uuid4().hex,
+        "venueId": venue,
+        "title": {"en": "Open rehearsal", "fr": "Répétition ouverte"},
+        "description": {"en": "Watch them rehearse.", "fr": "Assistez à la répétition."},
+        "startsAt": (now + timedelta(days=2)).isoformat(),
+        "endsAt": (now + timedelta(days=2, hours=2)).isoformat(),
+        "seats": 4,
+        "guestAllowance": 3,
+        "invitationsOpenAt": (now - timedelta(minutes=1)).isoformat(),
+        "invitationsCloseAt": (now + timedelta(days=1)).isoformat(),
+        "interests": [interest],
+    }
+    created = (await gateway.data(CREATE_EXPERIENCE, {"i": experience}, token=staff))[
+        "createExperience"
+    ]
+    experience_id = created["experience"]["id"]
+    issued = await gateway.data(
+        ISSUE, {"i": {"experienceId": experience_id, "key": uuid.uuid4().hex}}, token=staff
+    )
+    assert issued["issueInvitations"]["report"]["issued"] == 1, issued
+    mine = (await gateway.data("{ me { invitations { id experience { id } } } }", token=token))[
+        "me"
+    ]["invitations"]
+    [invitation] = [i["id"] for i in mine if i["experience"]["id"] == experience_id]
+    _, a_member = await gateway.register()
+    guests = [
+        {"name": "Léo", "email": f"leo.{uuid.uuid4().hex[:8]}@example.org"},
+        {"name": "Alma"},  # no email or phone: not a referral
+        {"name": "Sam", "email": a_member},  # already a member: quietly not a referral
+    ]
+    answered = (
+        await gateway.data(
+            RESPOND,
+            {"i": {"invitationId": invitation, "answer": "ACCEPT", "guests": guests}},
+            token=token,
+        )
+    )["respondToInvitation"]
+    assert answered["invitation"]["state"] == "ACCEPTED", answered
+    mine = (await gateway.data(ME, token=token))["me"]["referrals"]
+    assert mine == [
+        {
+            "channel": "GUEST",
+            "status": "PENDING",
+            "statusText": "Waiting for them to join.",
+            "points": 0,
+        }
+    ]
+    del member_id

@@ -28,6 +28,7 @@ from services.loyalty import contract
 from services.loyalty.api import create_app
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rulebook.use_cases import publish_rule_set
+from tests.conftest import service_urls
 
 SECRET = "referral-tests-service-secret-0123456789"
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000b001")
@@ -245,7 +246,7 @@ async def open_programme(url: str, **settings: Any) -> AsyncIterator[Programme]:
     )
     app = create_app(
         Settings(environment="test", **settings),
-        database_url=url,
+        database_url=service_urls(url).loyalty,
         service_secret=SECRET,
     )
     async with app.router.lifespan_context(app):

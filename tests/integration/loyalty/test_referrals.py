@@ -244,3 +244,42 @@ async def test_only_partners_register_referrals_and_a_referee_needs_an_identifie
         assert (refused.status_code, refused.json()["code"]) == (403, "PARTNER_ONLY")
     nobody = await referrals.register(partner(), code, {"member_ids": []})
     assert (nobody.status_code, nobody.json()["code"]) == (422, "NO_REFEREE")
+
+
+async def test_a_guest_on_an_accepted_invitation_is_the_members_referral_once(
+    referrals: Programme,
+) -> None:
+    member = await _member(referrals)
+    guest = Person.new()
+    body = {
+        "member_id": str(member.id),
+        "invitation_id": str(uuid.uuid4()),
+        "position": 0,
+        "accepted_at": now().isoformat(),
+        "referee": guest.referee(),
+    }
+    first = await _decision(
+        await referrals.call("POST", "/internal/referrals/guest", json=body), 201
+    )
+    again = await _decision(
+        await referrals.call(
+            "POST",
+            "/internal/referrals/guest",
+            json={**body, "accepted_at": (now() + timedelta(seconds=5)).isoformat()},
+        ),
+        200,
+    )
+    assert first["accepted"] and again == {**first, "created": False}
+    row = await referrals.referral(first["referral"]["id"])
+    assert (row["channel"], row["referrer_id"], row["consent_method"]) == (
+        "guest",
+        member.id,
+        "verbal",
+    )
+    by_member = await referrals.call(
+        "POST",
+        "/internal/referrals/guest",
+        json=body,
+        actor=Actor(ActorKind.MEMBER, str(member.id)),
+    )
+    assert (by_member.status_code, by_member.json()["code"]) == (403, "FORBIDDEN")
