@@ -49,9 +49,10 @@ GRANTS: dict[str, dict[str, str]] = {
         "referral_parties": "UPDATE, DELETE",
         "referrals": "UPDATE, DELETE",
         "rewards": "UPDATE",
-        # publishing locks the table (LOCK TABLE ... SHARE ROW EXCLUSIVE needs an UPDATE right);
-        # the immutability trigger still refuses every UPDATE
-        "rule_sets": "UPDATE (version)",
+        # publishing locks the table (LOCK TABLE ... SHARE ROW EXCLUSIVE needs the table-wide
+        # UPDATE right); the immutability trigger, which this role cannot disable, refuses every
+        # UPDATE
+        "rule_sets": "UPDATE",
         "suppressions": "UPDATE, DELETE",
         "webhook_deliveries": "UPDATE, DELETE",
     },
