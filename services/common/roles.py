@@ -65,7 +65,6 @@ GRANTS: dict[str, dict[str, str]] = {
         "identifier_keys": "UPDATE, DELETE",
         "identifiers": "UPDATE, DELETE",
         "login_throttle": "UPDATE, DELETE",
-        "login_throttle": "UPDATE, DELETE",
         "members": "UPDATE, DELETE",
         "merges": "UPDATE",
         "outbox": "UPDATE, DELETE",
