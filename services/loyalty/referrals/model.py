@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.loyalty.rules.model import Trigger
+from services.loyalty.rules.model import ReferralTerms, Trigger
 
 
 class ConsentMethod(StrEnum):
@@ -136,3 +136,14 @@ class ReferralPolicy:
     def cap_period_start(self, at: datetime) -> datetime:
         """Referrals registered after this instant (excluded) count toward the cap at ``at``."""
         return at - self.cap_period
+
+
+def policy_of(terms: ReferralTerms) -> ReferralPolicy:
+    """The referral terms a rule set states, as the policy attribution and conversion apply."""
+    return ReferralPolicy(
+        attribution_window=timedelta(days=terms.attribution_window_days),
+        cap=terms.cap,
+        cap_period=timedelta(days=terms.cap_period_days),
+        consent_max_age=timedelta(days=terms.consent_max_age_days),
+        qualifying_triggers=frozenset(terms.qualifying_triggers),
+    )

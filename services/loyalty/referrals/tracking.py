@@ -15,7 +15,7 @@ rule set never changes how an earlier event is read again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -48,6 +48,7 @@ from services.loyalty.referrals.model import (
     Referee,
     Referral,
     ReferralPolicy,
+    policy_of,
 )
 from services.loyalty.referrals.payloads import WebhookEvent, message
 from services.loyalty.rules.model import ReferralTerms, Trigger
@@ -56,16 +57,6 @@ VOID_REASON = "self_referral"
 
 
 # ---- terms and rows as the pure core's data --------------------------------------------------
-
-
-def policy_of(terms: ReferralTerms) -> ReferralPolicy:
-    return ReferralPolicy(
-        attribution_window=timedelta(days=terms.attribution_window_days),
-        cap=terms.cap,
-        cap_period=timedelta(days=terms.cap_period_days),
-        consent_max_age=timedelta(days=terms.consent_max_age_days),
-        qualifying_triggers=frozenset(terms.qualifying_triggers),
-    )
 
 
 def terms_json(terms: ReferralTerms) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from services.loyalty.referrals.model import (
     Referee,
     ReferralPolicy,
     Source,
+    policy_of,
 )
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rules.model import Locale as RulesLocale
@@ -191,7 +192,7 @@ async def _register(
     keys = [f"ref:{channel.value}:{partner_id}:{reference}", *(f"referee:{h}" for h in hashes)]
     await registration.lock_keys(conn, [*keys, *([f"referrer:{referrer}"] if referrer else [])])
     terms = await _terms(conn, book, now, latest)
-    policy = tracking.policy_of(terms)
+    policy = policy_of(terms)
     known = await registration.context(
         conn,
         partner_id=partner_id,

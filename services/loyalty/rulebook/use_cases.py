@@ -12,6 +12,8 @@ from services.common.uow import UnitOfWork
 from services.loyalty import contract, rules
 from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal.entries import now_or
+from services.loyalty.referrals import words as referral_words
+from services.loyalty.referrals.model import policy_of
 from services.loyalty.rulebook import queries
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rulebook.views import change_views, changes_json, tier_view
@@ -75,6 +77,13 @@ async def publish_rule_set(
     )
 
 
+def referral_terms(rule_set: rules.RuleSet, locale: rules.Locale) -> list[str]:
+    """The referral terms, in plain words, when some rule of the set rewards referrals."""
+    if not any(r.trigger is rules.Trigger.REFERRAL_CONVERTED for r in rule_set.rules):
+        return []
+    return referral_words.policy(policy_of(rule_set.referrals), locale)
+
+
 async def rulebook(
     engine: AsyncEngine, book: RuleBook, *, locale: Locale, now: datetime | None = None
 ) -> contract.Rulebook:
@@ -103,7 +112,9 @@ async def rulebook(
             for r in (current.rules if current else ())
         ],
         tiers=[tier_view(t, locale) for t in (current.tiers if current else ())],
-        policies=rules.describe_policy(current, lang) if current else [],
+        policies=rules.describe_policy(current, lang) + referral_terms(current, lang)
+        if current
+        else [],
         changelog=[
             contract.RuleSetVersion(
                 version=p.rule_set.version,

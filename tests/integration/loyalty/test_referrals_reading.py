@@ -205,3 +205,19 @@ async def test_the_ambassadors_board_ranks_by_who_stayed_attended_and_came_back(
     assert {"reason": "SELF_REFERRAL", "count": 1} in board["rejections"]
     refused = await referrals.call("GET", "/internal/ambassadors", actor=by)
     assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+
+
+async def test_the_public_rulebook_states_the_referral_terms_in_both_languages(
+    referrals: Programme,
+) -> None:
+    english = await referrals.ok("GET", "/internal/rulebook", params={"locale": "en"})
+    french = await referrals.ok("GET", "/internal/rulebook", params={"locale": "fr"})
+    assert english["policies"][-5:] == [
+        "A referral counts when the person you brought joins within 30 days and then makes a "
+        "purchase or attends a performance or event.",
+        "The first referral of a person within 30 days is the one that counts.",
+        "At most 4 referrals per member in 30 days.",
+        "The person referred must have agreed to be contacted, at most 365 days before.",
+        "A referral of yourself, even found out later, is cancelled and its reward taken back.",
+    ]
+    assert french["policies"][-3] == "Au plus 4 parrainages par membre en 30 jours."
