@@ -22,6 +22,7 @@ from services.loyalty.rules.model import (
     Rule,
     RuleSet,
     RuleSetRejected,
+    Trigger,
 )
 
 RETROACTIVE_TOLERANCE = timedelta(minutes=1)
@@ -121,8 +122,53 @@ def _life(expiry_months: int | None) -> float:
     return math.inf if expiry_months is None else expiry_months
 
 
+_EVENT_EN = {
+    Trigger.PURCHASE: "purchase",
+    Trigger.ATTENDANCE: "attendance",
+    Trigger.SUBSCRIPTION: "subscription",
+    Trigger.SIGNUP: "sign-up",
+    Trigger.BIRTHDAY: "birthday",
+}
+_EVENT_FR = {
+    Trigger.PURCHASE: "achat",
+    Trigger.ATTENDANCE: "venue",
+    Trigger.SUBSCRIPTION: "abonnement",
+    Trigger.SIGNUP: "adhésion",
+    Trigger.BIRTHDAY: "anniversaire",
+}
+
+
+def _referral_terms(previous: RuleSet, new: RuleSet) -> list[Change]:
+    """A change of the referral terms; stricter in any way (a shorter window or consent, a
+    lower cap, a longer cap period, a trigger that no longer qualifies) lowers earnings."""
+    a, b = previous.referrals, new.referrals
+    if a == b:
+        return []
+    stricter = (
+        b.attribution_window_days < a.attribution_window_days
+        or b.cap < a.cap
+        or b.cap_period_days > a.cap_period_days
+        or b.consent_max_age_days < a.consent_max_age_days
+        or not b.qualifying_triggers >= a.qualifying_triggers
+    )
+    en_triggers = ", ".join(sorted(_EVENT_EN[t] for t in b.qualifying_triggers))
+    fr_triggers = ", ".join(sorted(_EVENT_FR[t] for t in b.qualifying_triggers))
+    en = (
+        f"Referral terms: the person referred joins within {b.attribution_window_days} days "
+        f"and converts by a first event of: {en_triggers}; at most {b.cap} referrals per member "
+        f"in {b.cap_period_days} days; consent at most {b.consent_max_age_days} days old."
+    )
+    fr = (
+        f"Conditions de parrainage : la personne parrainée adhère dans les "
+        f"{b.attribution_window_days} jours et compte par un premier événement parmi : "
+        f"{fr_triggers} ; au plus {b.cap} parrainages par membre en {b.cap_period_days} jours ; "
+        f"consentement de {b.consent_max_age_days} jours au plus."
+    )
+    return [Change("policy", None, stricter, en, fr)]
+
+
 def _policy_changes(previous: RuleSet, new: RuleSet) -> list[Change]:
-    changes: list[Change] = []
+    changes: list[Change] = _referral_terms(previous, new)
     before, after = _life(previous.expiry_months), _life(new.expiry_months)
     shorter, longer = after < before, after > before
     if shorter or longer:

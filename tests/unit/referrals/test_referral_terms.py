@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.loyalty.rules.changelog import diff
 from services.loyalty.rules.model import RuleSetInvalid, Trigger, parse_rule_set
 
 
@@ -68,3 +69,80 @@ def test_a_conversion_cannot_qualify_another_and_some_trigger_must() -> None:
     ]
     terms = parse_rule_set(_rule_set(qualifying_triggers=["signup"])).referrals
     assert terms.qualifying_triggers == frozenset({Trigger.SIGNUP})
+
+
+def _versions(before: dict[str, Any], after: dict[str, Any]) -> tuple[Any, Any]:
+    first = parse_rule_set({**_rule_set(**before), "version": 1})
+    second = parse_rule_set({**_rule_set(**after), "version": 2})
+    return first, second
+
+
+def test_unchanged_referral_terms_are_no_change() -> None:
+    assert diff(*_versions({"cap": 5}, {"cap": 5})) == ()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "lowers"),
+    [
+        ({"attribution_window_days": 30}, {"attribution_window_days": 29}, True),
+        ({"attribution_window_days": 30}, {"attribution_window_days": 31}, False),
+        ({"cap": 20}, {"cap": 19}, True),
+        ({"cap": 20}, {"cap": 21}, False),
+        ({"cap_period_days": 30}, {"cap_period_days": 31}, True),
+        ({"cap_period_days": 30}, {"cap_period_days": 29}, False),
+        ({"consent_max_age_days": 365}, {"consent_max_age_days": 364}, True),
+        ({"consent_max_age_days": 365}, {"consent_max_age_days": 366}, False),
+        (
+            {"qualifying_triggers": ["purchase", "attendance"]},
+            {"qualifying_triggers": ["purchase"]},
+            True,
+        ),
+        (
+            {"qualifying_triggers": ["purchase"]},
+            {"qualifying_triggers": ["purchase", "signup"]},
+            False,
+        ),
+        ({"qualifying_triggers": ["purchase"]}, {"qualifying_triggers": ["signup"]}, True),
+    ],
+)
+def test_stricter_referral_terms_lower_earnings_and_looser_ones_do_not(
+    before: dict[str, Any], after: dict[str, Any], lowers: bool
+) -> None:
+    [change] = diff(*_versions(before, after))
+    assert (change.kind, change.rule_key, change.lowers_earnings) == ("policy", None, lowers)
+
+
+def test_a_change_of_referral_terms_says_the_new_terms_whole_in_both_languages() -> None:
+    [change] = diff(
+        *_versions(
+            {},
+            {
+                "attribution_window_days": 14,
+                "cap": 3,
+                "cap_period_days": 7,
+                "consent_max_age_days": 90,
+                "qualifying_triggers": ["purchase", "attendance"],
+            },
+        )
+    )
+    assert change.summary_en == (
+        "Referral terms: the person referred joins within 14 days and converts by a first event "
+        "of: attendance, purchase; at most 3 referrals per member in 7 days; consent at most 90 "
+        "days old."
+    )
+    assert change.summary_fr == (
+        "Conditions de parrainage : la personne parrainée adhère dans les 14 jours et compte par "
+        "un premier événement parmi : achat, venue ; au plus 3 parrainages par membre en "
+        "7 jours ; consentement de 90 jours au plus."
+    )
+
+
+def test_every_qualifying_event_is_named_in_both_languages() -> None:
+    every = ["purchase", "attendance", "subscription", "signup", "birthday"]
+    [change] = diff(*_versions({}, {"qualifying_triggers": every}))
+    assert "first event of: attendance, birthday, purchase, sign-up, subscription;" in (
+        change.summary_en
+    )
+    assert "premier événement parmi : abonnement, achat, adhésion, anniversaire, venue ;" in (
+        change.summary_fr
+    )
