@@ -3,7 +3,7 @@ pass and its QR code), their answer to an offer, and their rating of an evening 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -170,6 +170,9 @@ async def respond_to_invitation(
         before = views.invitation(row)
         seats = lifecycle.Seats(experience.seats, experience.seats_taken, experience.waitlisted)
         if body.action is ResponseAction.ACCEPT:
+            last = await queries.last_queued_at(conn, experience.id)
+            if last is not None and last >= now:  # a clock that stood still or went back
+                now = last + timedelta(microseconds=1)
             outcome = lifecycle.accept(before, pure, seats, guests=len(body.guests), at=now)
         elif body.action is ResponseAction.DECLINE:
             outcome = lifecycle.decline(before, pure, at=now)

@@ -148,6 +148,15 @@ async def waitlist(conn: AsyncConnection, experience_id: UUID) -> list[Row]:
     return list(await conn.execute(stmt))
 
 
+async def last_queued_at(conn: AsyncConnection, experience_id: UUID) -> datetime | None:
+    """When the last member still waiting joined the waitlist."""
+    return await conn.scalar(
+        sa.select(sa.func.max(invitations.c.queued_at)).where(
+            invitations.c.experience_id == experience_id, invitations.c.state == "waitlisted"
+        )
+    )
+
+
 async def waitlist_positions(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, int]:
     """Each waitlisted invitation's place in its experience's line, 1 for the first."""
     if not ids:
