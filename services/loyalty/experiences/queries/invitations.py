@@ -150,11 +150,12 @@ async def waitlist(conn: AsyncConnection, experience_id: UUID) -> list[Row]:
 
 async def last_queued_at(conn: AsyncConnection, experience_id: UUID) -> datetime | None:
     """When the last member still waiting joined the waitlist."""
-    return await conn.scalar(
+    last: datetime | None = await conn.scalar(
         sa.select(sa.func.max(invitations.c.queued_at)).where(
             invitations.c.experience_id == experience_id, invitations.c.state == "waitlisted"
         )
     )
+    return last
 
 
 async def waitlist_positions(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, int]:
