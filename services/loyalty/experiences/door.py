@@ -45,6 +45,7 @@ from services.loyalty.experiences.queries import door as queries
 from services.loyalty.experiences.queries import invitations as invitation_queries
 from services.loyalty.experiences.queries import members as member_queries
 from services.loyalty.journal.entries import now_or
+from services.loyalty.referrals import hooks as referrals
 from services.loyalty.rulebook.book import RuleBook
 
 Row = Any
@@ -379,5 +380,9 @@ async def record_attendance(
     async with engine.begin() as conn:
         await invitation_queries.record_attendance_earn(
             conn, invitation_id, entry_id=earned.entry.id, points=earned.entry.points
+        )
+    if earned.created:  # perhaps a referee's first qualifying event
+        await referrals.after_earn(
+            engine, book, row.member_id, "attendance", row.checked_in_at, earned.entry.id
         )
     return earned.entry.points

@@ -492,13 +492,12 @@ mutation($i: RespondToInvitationInput!) {
 """
 
 
-async def test_guests_named_on_an_accepted_invitation_become_the_members_referrals(
-    gateway: Any,
-) -> None:
+async def invitation_for(gateway: Any, token: str, *, starts_in: timedelta) -> str:
+    """A new experience at the demo venue, offered to the member of ``token`` only (the one
+    interested in it): the invitation's id."""
     staff = await gateway.staff_token()
     venue = gateway.demo["staff"][0]["venueId"]
     interest = f"interest-{uuid.uuid4().hex[:10]}"
-    member_id, token, _ = await member(gateway)
     await gateway.data(
         "mutation($i: UpdateContactPreferencesInput!) { updateContactPreferences(input: $i) { __typename } }",
         {"i": {"consents": [{"channel": "EMAIL", "granted": True}], "interests": [interest]}},
@@ -511,12 +510,12 @@ async def test_guests_named_on_an_accepted_invitation_become_the_members_referra
         "venueId": venue,
         "title": {"en": "Open rehearsal", "fr": "Répétition ouverte"},
         "description": {"en": "Watch them rehearse.", "fr": "Assistez à la répétition."},
-        "startsAt": (now + timedelta(days=2)).isoformat(),
-        "endsAt": (now + timedelta(days=2, hours=2)).isoformat(),
+        "startsAt": (now + starts_in).isoformat(),
+        "endsAt": (now + starts_in + timedelta(hours=2)).isoformat(),
         "seats": 4,
         "guestAllowance": 3,
         "invitationsOpenAt": (now - timedelta(minutes=1)).isoformat(),
-        "invitationsCloseAt": (now + timedelta(days=1)).isoformat(),
+        "invitationsCloseAt": (now + starts_in - timedelta(minutes=5)).isoformat(),
         "interests": [interest],
     }
     created = (await gateway.data(CREATE_EXPERIENCE, {"i": experience}, token=staff))[
@@ -531,6 +530,14 @@ async def test_guests_named_on_an_accepted_invitation_become_the_members_referra
         "me"
     ]["invitations"]
     [invitation] = [i["id"] for i in mine if i["experience"]["id"] == experience_id]
+    return str(invitation)
+
+
+async def test_guests_named_on_an_accepted_invitation_become_the_members_referrals(
+    gateway: Any,
+) -> None:
+    _, token, _ = await member(gateway)
+    invitation = await invitation_for(gateway, token, starts_in=timedelta(days=2))
     _, a_member = await gateway.register()
     guests = [
         {"name": "Léo", "email": f"leo.{uuid.uuid4().hex[:8]}@example.org"},
@@ -554,4 +561,32 @@ async def test_guests_named_on_an_accepted_invitation_become_the_members_referra
             "points": 0,
         }
     ]
-    del member_id
+
+
+async def test_a_referee_whose_first_qualifying_event_is_a_check_in_at_the_door_converts(
+    gateway: Any,
+) -> None:
+    _, key = await partner_key(gateway)
+    _, referrer, code = await member(gateway)
+    friend = f"doorway.{uuid.uuid4().hex[:8]}@example.org"
+    assert (await register_referral(gateway, key, referral_input(code, friend)))[
+        "__typename"
+    ] == "ReferralRegistered"
+    await gateway.register(friend)
+    token = await gateway.token(friend)
+    invitation = await invitation_for(gateway, token, starts_in=timedelta(minutes=40))
+    accepted = await gateway.data(
+        """mutation($i: RespondToInvitationInput!) { respondToInvitation(input: $i) {
+             ... on InvitationAnswered { invitation { door { code } } } } }""",
+        {"i": {"invitationId": invitation, "answer": "ACCEPT", "guests": []}},
+        token=token,
+    )
+    door_code = accepted["respondToInvitation"]["invitation"]["door"]["code"]
+    checked = await gateway.data(
+        """mutation($i: RedeemInvitationInput!) { redeemInvitation(input: $i) { __typename } }""",
+        {"i": {"code": door_code, "venueId": gateway.demo["staff"][0]["venueId"]}},
+        token=await gateway.staff_token(),
+    )
+    assert checked["redeemInvitation"]["__typename"] == "CheckedIn", checked
+    mine = (await gateway.data(ME, token=referrer))["me"]["referrals"]
+    assert [(r["status"], r["points"]) for r in mine] == [("CONVERTED", 250)]
