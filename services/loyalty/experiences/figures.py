@@ -81,9 +81,7 @@ class Tally:
             no_shows=self.no_shows + other.no_shows,
             guests=self.guests + other.guests,
             guests_checked_in=self.guests_checked_in + other.guests_checked_in,
-            suppressions={
-                r: self.suppressions.get(r, 0) + other.suppressions.get(r, 0) for r in Suppression
-            },
+            suppressions={r: self.suppressions[r] + other.suppressions[r] for r in Suppression},
             ratings=self.ratings + other.ratings,
         )
 
