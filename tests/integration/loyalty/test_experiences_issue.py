@@ -14,7 +14,9 @@ from sqlalchemy import text
 
 from services.common.actor import SYSTEM
 from services.common.problems import Problem
+from services.loyalty import contract as loyalty_contract
 from services.loyalty.experiences import contract, issue, manage, selection
+from services.loyalty.journal.entries import request_hash
 from services.loyalty.rulebook.book import RuleBook
 from services.loyalty.rules.model import Locale
 from tests.integration.loyalty.experiences_support import Kit, now
@@ -314,3 +316,32 @@ async def test_invitations_are_issued_only_within_their_window_and_by_staff_of_t
     theirs = await kit.create(actor=kit.loyalty.ADMIN, venue_id=str(kit.loyalty.OTHER_VENUE))
     refused = await kit.issue(theirs["id"])
     assert (refused.status_code, refused.json()["code"]) == (403, "WRONG_VENUE")
+
+
+async def test_an_earn_names_its_production_and_keeps_its_fingerprint_when_it_names_none(
+    kit: Kit,
+) -> None:
+    member = uuid.uuid4()
+    event = {**kit.loyalty.ticket("12"), "production_id": "carmen-2026"}
+    first = await kit.loyalty.earn(member, event, external_id=f"order-{member}")
+    assert first.status_code == 201, first.text
+    stored = await kit.loyalty.scalar(
+        "SELECT production_id FROM loyalty.journal_entries WHERE id = :i",
+        i=first.json()["entry"]["id"],
+    )
+    assert stored == "carmen-2026"
+    other = {**event, "production_id": "tosca-2026"}
+    refused = await kit.loyalty.earn(member, other, external_id=f"order-{member}")
+    assert (refused.status_code, refused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    plain = kit.loyalty.ticket("5")
+    response = await kit.loyalty.earn(member, plain, external_id=f"plain-{member}")
+    shape = loyalty_contract.RecordEarn.model_validate(
+        {"member_id": str(member), "external_id": f"plain-{member}", "event": plain}
+    ).model_dump(mode="json")
+    del shape["event"]["production_id"]  # as earns were fingerprinted before they named one
+    as_before = request_hash(shape)
+    fingerprint = await kit.loyalty.scalar(
+        "SELECT request_hash FROM loyalty.journal_entries WHERE id = :i",
+        i=response.json()["entry"]["id"],
+    )
+    assert fingerprint == as_before
