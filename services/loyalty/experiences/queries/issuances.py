@@ -91,11 +91,3 @@ async def enqueue(
                 for kind, payload, deliver_after in events
             ],
         )
-
-
-async def pending_events(conn: AsyncConnection, limit: int = 100) -> list[Row]:
-    """Events not delivered yet, oldest first."""
-    stmt = (
-        sa.select(outbox).where(outbox.c.delivered_at.is_(None)).order_by(outbox.c.id).limit(limit)
-    )
-    return list(await conn.execute(stmt))
