@@ -5,9 +5,10 @@
 
 Every outcome is a member of ``RedeemInvitationResult``: checked in (with the member's name from
 identity, their tier and the guests expected), already checked in (when, by whom), wrong venue,
-outside the door's window, cancelled, not accepted, not found, unreadable, throttled. Staff act
-for their own venues (the loyalty service decides, from the invitation). Each scan is exactly one
-call to the service, which counts failed guesses per staff account: fifty aliased
+outside the door's window, cancelled, not accepted, not found, unreadable, throttled. Only venue
+staff redeem, for the venues they work for (admins do not stand at the door); whether the
+invitation is for that venue the loyalty service decides, from the invitation. Each scan is
+exactly one call to the service, which counts failed guesses per staff account: fifty aliased
 ``redeemInvitation`` in one request are fifty attempts.
 """
 
@@ -26,8 +27,6 @@ from graphql_schema.errors import UserError, invalid_input
 from graphql_schema.types import InvitationState, Locale, NotFound
 from services.common.actor import ActorKind
 from services.loyalty.experiences import contract as ec
-
-AT_THE_DOOR = (ActorKind.STAFF, ActorKind.ADMIN)
 
 # ---- outcomes --------------------------------------------------------------------------------
 
@@ -242,7 +241,7 @@ class Mutation:
     async def redeem_invitation(
         self, info: Info, input: RedeemInvitationInput, locale: Locale | None = None
     ) -> RedeemInvitationResult:
-        principal = await info.context.require(*AT_THE_DOOR)
+        principal = await info.context.require(ActorKind.STAFF)
         venue = parse_uuid(input.venue_id, "venueId") if input.venue_id is not None else None
         body = _scan(input, venue)
         try:
@@ -260,7 +259,7 @@ class Mutation:
     async def redeem_invitations(
         self, info: Info, input: RedeemInvitationsInput, locale: Locale | None = None
     ) -> InvitationsRedeemed:
-        principal = await info.context.require(*AT_THE_DOOR)
+        principal = await info.context.require(ActorKind.STAFF)
         venue = parse_uuid(input.venue_id, "venueId") if input.venue_id is not None else None
         for scan in input.scans:
             if (scan.code is None) == (scan.token is None):

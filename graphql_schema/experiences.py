@@ -455,7 +455,7 @@ class InvitationsIssued:
 
 @strawberry.type(description="An experience with this key exists, with other content.")
 class ExperienceKeyTaken(UserError):
-    pass
+    experience_id: strawberry.ID
 
 
 @strawberry.type(
@@ -490,7 +490,7 @@ class ExperienceClosed(UserError):
     description="Outside the invitation window: INVITATIONS_NOT_OPEN or INVITATIONS_CLOSED."
 )
 class InvitationWindowClosed(UserError):
-    pass
+    opens_at: dt.datetime | None = strawberry.field(description="When invitations open.")
 
 
 @strawberry.type(description="This issuance key was used for another request.")
@@ -539,7 +539,8 @@ def _refusal(problem: ServiceProblem) -> Refusal:
     if code in (p.EXPERIENCE_NOT_FOUND, p.ISSUANCE_NOT_FOUND):
         return NotFound(message=message, code=code)
     if code == p.EXPERIENCE_KEY_TAKEN:
-        return ExperienceKeyTaken(message=message, code=code)
+        experience_id = strawberry.ID(str(details.get("experience_id", "")))
+        return ExperienceKeyTaken(message=message, code=code, experience_id=experience_id)
     if code == p.INVALID_SCHEDULE:
         return InvalidSchedule(message=message, code=code)
     if code == p.INVALID_ELIGIBILITY:
@@ -553,7 +554,12 @@ def _refusal(problem: ServiceProblem) -> Refusal:
     if code in (p.EXPERIENCE_CANCELLED, p.EXPERIENCE_STARTED):
         return ExperienceClosed(message=message, code=code)
     if code in (p.INVITATIONS_NOT_OPEN, p.INVITATIONS_CLOSED):
-        return InvitationWindowClosed(message=message, code=code)
+        opens_at = details.get("opens_at")
+        return InvitationWindowClosed(
+            message=message,
+            code=code,
+            opens_at=dt.datetime.fromisoformat(str(opens_at)) if opens_at else None,
+        )
     if code == p.ISSUANCE_KEY_REUSED:
         return IssuanceKeyReused(message=message, code=code)
     raise unexpected(problem) from None
