@@ -3,10 +3,11 @@ field, enforces limits, and reaches the services through typed clients; it owns 
 
 Routes: ``/graphql`` (POST; GET and GraphiQL only where configured), ``/healthz``, ``/readyz``
 (ready when identity and loyalty answer their ``/readyz``, so when both reach their
-database), ``/metrics`` and ``/static`` (the
-files of the gateway's own pages). ``/graphql`` follows the GraphQL over HTTP specification (see
-``over_http``); GraphiQL is one of the gateway's pages (see ``pages``), which load nothing from
-elsewhere.
+database), ``/metrics``, ``/door`` (the door
+page for venue staff) with ``/door/keys.json`` (the keys that sign door passes), and ``/static``
+(the files of the gateway's own pages). ``/graphql`` follows the GraphQL over HTTP specification
+(see ``over_http``); GraphiQL and the door page are pages of the gateway (see ``pages``), which
+load nothing from elsewhere.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from graphql_schema import door_page
 from graphql_schema.auth import ApiKeys, TokenVerifier
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
@@ -263,7 +265,13 @@ def create_app(
     graphql = Route("/graphql", BodySizeLimit(view, MAX_BODY_BYTES), methods=["GET", "POST"])
     graphql.methods = {"GET", "POST"}  # Starlette adds HEAD beside GET; this view has none
     return Starlette(
-        routes=[*shared, Route("/readyz", readyz, methods=["GET"]), graphql, static_files()],
+        routes=[
+            *shared,
+            Route("/readyz", readyz, methods=["GET"]),
+            graphql,
+            *door_page.routes(lambda: holder["services"].loyalty),
+            static_files(),
+        ],
         middleware=base_middleware("gateway", service_secret=None, audience=None),
         lifespan=lifespan,
     )

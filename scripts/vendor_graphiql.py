@@ -1,7 +1,8 @@
-"""Refresh the GraphiQL page's third-party files from the npm registry, at the versions pinned
-below: ``uv run python scripts/vendor_graphiql.py`` (needs ``npm`` and the registry).
+"""Refresh the third-party files of the gateway's pages (GraphiQL, and the door page's QR decoder)
+from the npm registry, at the versions pinned below: ``uv run python scripts/vendor_graphiql.py``
+(needs ``npm`` and the registry).
 
-The gateway serves these files itself, so GraphiQL works without internet. Each package's
+The gateway serves these files itself, so its pages work without internet. Each package's
 build and licence go to ``graphql_schema/static/vendor/<package>/``; ``VERSIONS.json`` there
 records every version, the registry's integrity hash of each tarball and the SHA-256 of each
 file written (a test checks the files against it). To move to another version, change the pins
@@ -66,6 +67,9 @@ PACKAGES = (
         licence_from="graphiql",  # its tarball has no licence file; graphql/graphiql is MIT
         bundles=(("graphiql-explorer", "0.9.0"),),
     ),
+    # The door page reads QR codes from the camera with the browser's BarcodeDetector where
+    # there is one, and with this decoder elsewhere (Safari on iPhones, desktop browsers).
+    Package("jsqr", "1.4.0", "jsqr", {"package/dist/jsQR.js": "jsQR.js"}),
 )
 
 

@@ -6,53 +6,26 @@ loopback and the page's Content-Security-Policy reported no violation."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from browser import CSP_VIOLATIONS, Loopback, launched
 from readme import examples
 from served import Served
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CSP_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
-});
-"""
 RESULT = "document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
-
-
-def chromium() -> Path:
-    """Debian's Chromium; in CI (``.ci/run`` installs it) its absence is a failure."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); CI installs it")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    with sync_playwright() as playwright:
-        # --no-sandbox: Chromium's sandbox cannot start as root (CI runs as root)
-        launched = playwright.chromium.launch(
-            executable_path=str(executable), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched() as started:
+        yield started
 
 
 def answer_shown(page: Any, timeout: float = 30) -> str:
@@ -77,19 +50,8 @@ def test_graphiql_runs_the_readmes_first_query_with_the_network_off(
     assert expected.status_code == 200 and "errors" not in expected.json()
 
     context = browser.new_context()
-    requested: list[str] = []
-    refused: list[str] = []
-
-    def only_loopback(route: Any) -> None:
-        url = route.request.url
-        requested.append(url)
-        if urlsplit(url).hostname != "127.0.0.1":
-            refused.append(url)
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    context.route("**/*", only_loopback)
+    loopback = Loopback()
+    loopback.install(context)
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
@@ -111,9 +73,12 @@ def test_graphiql_runs_the_readmes_first_query_with_the_network_off(
         context.close()
 
     assert shown == expected.json()
-    assert refused == []
-    assert {urlsplit(url).netloc for url in requested} == {urlsplit(newcomer.url).netloc}
-    assert any(urlsplit(url).path == "/static/vendor/graphiql/graphiql.min.js" for url in requested)
+    assert loopback.refused == []
+    assert {urlsplit(url).netloc for url in loopback.requested} == {urlsplit(newcomer.url).netloc}
+    assert any(
+        urlsplit(url).path == "/static/vendor/graphiql/graphiql.min.js"
+        for url in loopback.requested
+    )
     assert violations == []
     assert [line for line in console if "error" in line.lower()] == []
 
