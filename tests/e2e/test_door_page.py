@@ -19,12 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 import pytest
 import segno
 from browser import CSP_VIOLATIONS, Loopback, launched
 from served import Served
 
-from services.identity.seed import ADMIN_EMAIL, ADMIN_PASSWORD, VENUES
+from services.identity.seed import VENUES
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +37,7 @@ PHONE = {
     "locale": "en-GB",
 }
 RIVAGE, LUMIERE = VENUES
+PASSWORD = "correct horse battery staple"
 
 
 # ---- a fresh evening, set up through the API -----------------------------------------------
@@ -80,14 +82,14 @@ class Guest:
 
 
 def _member(api: Api, name: str, interest: str) -> tuple[str, str]:
-    email = f"door.{uuid.uuid4().hex[:10]}@example.org"
+    email = f"guest.{uuid.uuid4().hex[:10]}@example.org"
     joined = api.gql(
         "mutation($i: RegisterMemberInput!) { registerMember(input: $i) { __typename "
         "... on MemberRegistered { member { id } } } }",
-        {"i": {"email": email, "password": "door-test-password", "displayName": name}},
+        {"i": {"email": email, "password": PASSWORD, "displayName": name}},
     )
     member_id = joined["registerMember"]["member"]["id"]
-    token = api.token(email, "door-test-password")
+    token = api.token(email, PASSWORD)
     api.gql(
         "mutation($i: UpdateContactPreferencesInput!) { updateContactPreferences(input: $i) "
         "{ preferences { interests } } }",
@@ -171,12 +173,10 @@ def evening(newcomer: Served) -> Evening:
     api = Api(newcomer.url)
     rivage = api.token(RIVAGE.staff_email, RIVAGE.staff_password, "STAFF")
     lumiere = api.token(LUMIERE.staff_email, LUMIERE.staff_password, "STAFF")
-    admin = api.token(ADMIN_EMAIL, ADMIN_PASSWORD, "STAFF")
     venues = {
         RIVAGE.name: _venue_of(api, rivage),
         LUMIERE.name: _venue_of(api, lumiere),
     }
-    assert admin  # the admin exists; the evening is set up by each venue's own staff
     tag = uuid.uuid4().hex[:8]
     names = {
         "at_rivage": "Léa Fontaine",
@@ -214,8 +214,6 @@ def evening(newcomer: Served) -> Evening:
 
 def _venue_of(api: Api, staff: str) -> str:
     """The venue of a staff account, from its access token."""
-    import jwt
-
     venues = jwt.decode(staff, options={"verify_signature": False})["venues"]
     assert len(venues) == 1
     return str(venues[0])
