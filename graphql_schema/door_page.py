@@ -32,7 +32,7 @@ KEYS_MAX_AGE = 300  # seconds a browser may keep them without asking (Cache-Cont
 
 DOOR = Page(
     title="Door · check-in",
-    scripts=("vendor/jsqr/jsQR.js", "door.js"),
+    scripts=("door.js",),
     styles=("door.css",),
     body='<main id="door" class="door"><p class="loading">Loading the door page…</p></main>',
 )
