@@ -19,8 +19,8 @@ from services.cli import single_process_app
 from services.common.db import create_engine
 from services.common.settings import Settings
 from services.demo import seed_demo
-from tests.conftest import service_urls
 from services.identity.passwords import COST_ENV
+from tests.conftest import service_urls
 
 os.environ.setdefault(COST_ENV, "low")
 
