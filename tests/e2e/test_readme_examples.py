@@ -6,7 +6,7 @@ GraphQL error nor an expected outcome that is not a success (a ``UserError``).""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +35,33 @@ def from_the_printout(output: str, wanted: set[str]) -> dict[str, str]:
     return values
 
 
+LATER = re.compile(r"now \+ (\d+) (minutes?|hours?)")
+
+
+def moments(now: datetime, wanted: set[str]) -> dict[str, str]:
+    """``<now>``, and ``<now + 30 minutes>``, ``<now + 1 hour>``...: the time now, and later."""
+    values = {"now": now.isoformat(timespec="seconds")}
+    for name in wanted:
+        later = LATER.fullmatch(name)
+        if later:
+            amount, unit = int(later[1]), later[2].rstrip("s")
+            delta = timedelta(minutes=amount) if unit == "minute" else timedelta(hours=amount)
+            values[name] = (now + delta).isoformat(timespec="seconds")
+    return values
+
+
 def remember(data: dict[str, Any], values: dict[str, str]) -> None:
     """Each scalar of an answer, under its path from the operation's field
-    (``login.accessToken``, ``registerMember.member.id``), for the examples after it."""
+    (``login.accessToken``, ``registerMember.member.id``, ``me.invitations.0.id``), for the
+    examples after it."""
 
     def walk(path: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{path}.{key}", inner)
+        elif isinstance(value, list):  # items by their position: me.invitations.0.id
+            for n, inner in enumerate(value):
+                walk(f"{path}.{n}", inner)
         elif isinstance(value, str | int) and not isinstance(value, bool):
             values[path] = str(value)
 
@@ -67,7 +86,7 @@ def test_every_graphql_example_in_the_readme_runs_as_written_in_order(newcomer: 
     used = set().union(*(placeholders(e.variables) | placeholders(e.headers) for e in found))
     values = from_the_printout(newcomer.output(), used)
     for example in found:
-        values["now"] = datetime.now(ZoneInfo("Europe/Paris")).isoformat(timespec="seconds")
+        values.update(moments(datetime.now(ZoneInfo("Europe/Paris")), used))
         response = httpx.post(
             f"{newcomer.url}/graphql",
             json={"query": example.query, "variables": fill(example.variables, values)},
@@ -107,4 +126,6 @@ def test_the_readme_says_how_its_examples_are_written() -> None:
                 "login",
                 "registerMember",
                 "me",
+                "createExperience",
+                "respondToInvitation",
             )
