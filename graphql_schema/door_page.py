@@ -7,6 +7,10 @@ network for a while: it verifies a pass's signature in the browser against the l
 service's published keys, queues the scans and uploads them with ``redeemInvitations`` once back
 online. Like every page of the gateway it loads nothing from elsewhere (see ``pages``).
 
+A service worker (``/door/sw.js``, from ``static/door-sw.js``) keeps the page and its files, so
+that it opens again without network; its cache is named after a digest of those files, so a new
+version of the page replaces the old one.
+
 The keys are the loyalty service's JWKS, passed on as they are and kept here for ``KEYS_TTL``
 seconds, so that door devices asking for them cost the service little; a device keeps its own
 copy for when the network is gone.
@@ -15,6 +19,7 @@ copy for when the network is gone.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from graphql_schema.clients.loyalty import LoyaltyClient
-from graphql_schema.pages import Page
+from graphql_schema.pages import SECURITY_HEADERS, STATIC_DIR, Page
 
 KEYS_TTL = 60.0  # seconds the gateway keeps the keys before asking the loyalty service again
 KEYS_MAX_AGE = 300  # seconds a browser may keep them without asking (Cache-Control)
@@ -36,6 +41,18 @@ DOOR = Page(
     styles=("door.css",),
     body='<main id="door" class="door"><p class="loading">Loading the door page…</p></main>',
 )
+
+
+OFFLINE_FILES = ("door.js", "door.css", "vendor/jsqr/jsQR.js", "door-sw.js")
+
+
+def service_worker() -> str:
+    """The service worker's script: the version of the page's files, then ``door-sw.js``."""
+    digest = hashlib.sha256(DOOR.html().encode())
+    for name in OFFLINE_FILES:
+        digest.update((STATIC_DIR / name).read_bytes())
+    script = (STATIC_DIR / "door-sw.js").read_text()
+    return f'var VERSION = "{digest.hexdigest()[:16]}";\n{script}'
 
 
 class DoorKeys:
@@ -60,11 +77,25 @@ class DoorKeys:
 
 
 def routes(loyalty: Callable[[], LoyaltyClient]) -> list[Route]:
-    """``/door`` and ``/door/keys.json``; ``loyalty`` gives the app's loyalty client."""
+    """``/door``, ``/door/sw.js`` and ``/door/keys.json``; ``loyalty`` gives the app's loyalty
+    client."""
     keys = DoorKeys(loyalty)
+    worker = service_worker()
 
     async def page(request: Request) -> Response:
         return DOOR.response(request)
+
+    async def sw(request: Request) -> Response:
+        scope = f"{request.scope.get('root_path', '')}/door"
+        return Response(
+            worker,
+            media_type="text/javascript",
+            headers={
+                **SECURITY_HEADERS,
+                "Service-Worker-Allowed": scope,
+                "Cache-Control": "no-cache",
+            },
+        )
 
     async def door_keys(_: Request) -> Response:
         try:
@@ -85,5 +116,6 @@ def routes(loyalty: Callable[[], LoyaltyClient]) -> list[Route]:
 
     return [
         Route("/door", page, methods=["GET"]),
+        Route("/door/sw.js", sw, methods=["GET"]),
         Route("/door/keys.json", door_keys, methods=["GET"]),
     ]

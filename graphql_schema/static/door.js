@@ -457,6 +457,7 @@
   // ---- the door-pass keys and offline checks -----------------------------------------------
 
   async function fetchKeys() {
+    if (!online()) return; // the copy kept from before serves
     try {
       var response = await fetch(rootPath() + "/door/keys.json", { cache: "no-store" });
       if (response.ok) save("keys", (await response.json()).keys || []);
@@ -811,6 +812,14 @@
   setInterval(function () {
     if (session && load("queue", []).length) upload();
   }, RETRY_MS);
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker
+      .register(rootPath() + "/door/sw.js", { scope: rootPath() + "/door" })
+      .catch(function () {
+        // without it the page works as long as it stays open
+      });
+  }
 
   document.documentElement.lang = LANG;
   showNetwork();

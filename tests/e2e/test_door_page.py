@@ -166,6 +166,7 @@ class Evening:
     at_lumiere: Guest  # the other venue's guest
     offline: Guest  # checked in from the queue
     camera: Guest  # checked in by the camera
+    after_reload: Guest  # scanned on the page opened again without network
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +183,7 @@ def evening(newcomer: Served) -> Evening:
         "at_rivage": "Léa Fontaine",
         "offline": "Noé Garnier",
         "camera": "Zoé Perrin",
+        "after_reload": "Maël Roussel",
         "at_lumiere": "Yann Morel",
     }
     members = {key: _member(api, name, f"door-{tag}") for key, name in names.items()}
@@ -198,7 +200,7 @@ def evening(newcomer: Served) -> Evening:
         api, rivage, rivage_evening, {m[1] for k, m in members.items() if k != "at_lumiere"}
     )
     _invite_all(api, lumiere, lumiere_evening, {members["at_lumiere"][1]})
-    guests = {"at_rivage": 1, "offline": 2, "camera": 0, "at_lumiere": 1}
+    guests = {"at_rivage": 1, "offline": 2, "camera": 0, "at_lumiere": 1, "after_reload": 1}
     accepted = {
         key: _accept(
             api,
@@ -382,6 +384,28 @@ def test_without_network_a_pass_is_verified_in_the_browser_queued_and_uploaded_o
     door.page.context.set_offline(True)  # a second return of the network sends nothing again
     door.page.context.set_offline(False)
     door.page.wait_for_timeout(1000)
+    assert door.uploads() == 1
+    assert door.violations() == []
+
+
+def test_the_page_opens_again_without_network_and_keeps_checking_passes(
+    door: Door, evening: Evening, newcomer: Served
+) -> None:
+    api = Api(newcomer.url)
+    guest = evening.after_reload
+    assert door.page.evaluate("navigator.serviceWorker.ready.then(() => true)") is True
+    door.page.context.set_offline(True)
+    door.page.reload()
+    door.page.locator("#desk").wait_for(timeout=15_000)
+    assert door.page.locator("#network").inner_text() == "Offline"
+    assert door.page.locator("#venue-name").inner_text() == RIVAGE.name
+    door.type_code(guest.door_token)
+    assert door.shown("Provisional")["guests"] == "+ 1 guest"
+    assert door.page.locator("#queue").inner_text() == "1 scan waiting for the network"
+
+    door.page.context.set_offline(False)
+    door.page.locator('#settled li[data-outcome="CheckedIn"]').wait_for(timeout=15_000)
+    assert _state(api, guest)[0] == "CHECKED_IN"
     assert door.uploads() == 1
     assert door.violations() == []
 

@@ -100,3 +100,28 @@ async def test_keys_that_cannot_be_read_are_a_503_that_no_one_keeps(failure: Exc
     }
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["retry-after"] == "5"
+
+
+async def test_the_service_worker_may_keep_the_door_page_and_names_the_version_of_its_files() -> (
+    None
+):
+    async with _client(FakeLoyalty({"keys": []})) as client:
+        response = await client.get("/door/sw.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["service-worker-allowed"] == "/door"
+    assert response.headers["cache-control"] == "no-cache"
+    first, _, script = response.text.partition("\n")
+    assert re.fullmatch(r'var VERSION = "[0-9a-f]{16}";', first)
+    assert script == (STATIC_DIR / "door-sw.js").read_text()
+    for name in door_page.OFFLINE_FILES:
+        assert (STATIC_DIR / name).is_file()
+        if name != "door-sw.js":
+            assert f'"static/{name}"' in script  # kept for the page to open offline
+
+
+def test_the_version_changes_with_any_of_the_pages_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = door_page.service_worker().partition("\n")[0]
+    changed = door_page.Page("Door · check-in", scripts=("door.js",), body="<main></main>")
+    monkeypatch.setattr(door_page, "DOOR", changed)
+    assert door_page.service_worker().partition("\n")[0] != before
