@@ -25,7 +25,7 @@ import segno
 from browser import CSP_VIOLATIONS, Loopback, launched
 from served import Served
 
-from services.identity.seed import VENUES
+from services.identity.seed import ADMIN_EMAIL, ADMIN_PASSWORD, VENUES
 
 pytestmark = pytest.mark.e2e
 
@@ -175,8 +175,8 @@ def evening(newcomer: Served) -> Evening:
     rivage = api.token(RIVAGE.staff_email, RIVAGE.staff_password, "STAFF")
     lumiere = api.token(LUMIERE.staff_email, LUMIERE.staff_password, "STAFF")
     venues = {
-        RIVAGE.name: _venue_of(api, rivage),
-        LUMIERE.name: _venue_of(api, lumiere),
+        RIVAGE.name: _venue_of(rivage),
+        LUMIERE.name: _venue_of(lumiere),
     }
     tag = uuid.uuid4().hex[:8]
     names = {
@@ -214,7 +214,7 @@ def evening(newcomer: Served) -> Evening:
     return Evening(**accepted)
 
 
-def _venue_of(api: Api, staff: str) -> str:
+def _venue_of(staff: str) -> str:
     """The venue of a staff account, from its access token."""
     venues = jwt.decode(staff, options={"verify_signature": False})["venues"]
     assert len(venues) == 1
@@ -471,3 +471,46 @@ def test_a_pass_shown_to_the_camera_checks_its_member_in(
     assert loopback.refused == []
     assert any(urlsplit(u).path == "/static/vendor/jsqr/jsQR.js" for u in loopback.requested)
     assert _state(api, evening.camera)[0] == "CHECKED_IN"
+
+
+def test_staff_of_two_venues_choose_where_they_stand_first(
+    evening: Evening, newcomer: Served
+) -> None:
+    api = Api(newcomer.url)
+    admin = api.token(ADMIN_EMAIL, ADMIN_PASSWORD, "STAFF")
+    email = f"both.{uuid.uuid4().hex[:8]}@example.org"
+    venues = [
+        _venue_of(api.token(v.staff_email, v.staff_password, "STAFF")) for v in (RIVAGE, LUMIERE)
+    ]
+    api.gql(
+        "mutation($i: CreateStaffAccountInput!) { createStaffAccount(input: $i) { __typename } }",
+        {"i": {"email": email, "password": PASSWORD, "venueIds": venues}},
+        admin,
+    )
+    with launched() as browser:
+        context = browser.new_context(**PHONE)
+        loopback = Loopback()
+        loopback.install(context)
+        page = context.new_page()
+        page.add_init_script(CSP_VIOLATIONS)
+        page.goto(f"{newcomer.url}/door")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in button[type=submit]")
+        page.locator("#venues").wait_for(timeout=15_000)
+        choices = page.locator("#venues button")
+        assert sorted(choices.all_inner_texts()) == sorted([RIVAGE.name, LUMIERE.name])
+        page.click(f'#venues button[data-venue="{venues[1]}"]')
+        page.locator("#desk").wait_for(timeout=15_000)
+        assert page.locator("#venue-name").inner_text() == LUMIERE.name
+        door = Door(page, loopback, [])
+        door.type_code(evening.at_lumiere.code)
+        shown = door.shown("CheckedIn")
+        assert (shown["class"], shown["who"], shown["guests"]) == (
+            "result green",
+            evening.at_lumiere.name,
+            "+ 1 guest",
+        )
+        assert door.violations() == []
+        context.close()
+    assert loopback.refused == []
