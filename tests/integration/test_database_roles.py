@@ -162,3 +162,62 @@ async def test_a_posting_by_the_runtime_role_still_moves_the_balance_through_the
         "SELECT balance FROM loyalty.accounts WHERE member_id = $1 AND kind = 'available'", member
     )
     assert balance == 40
+
+
+CHECK_VIOLATION = "23514"
+
+
+@pytest.mark.parametrize(
+    ("balance", "message"),
+    [
+        ("1", "a member account opens with balance 0, not 1: balances move only through postings"),
+        (
+            "1000000",
+            "a member account opens with balance 0, not 1000000: balances move only through "
+            "postings",
+        ),
+        (
+            "NULL",
+            "a member account opens with balance 0, not NULL: balances move only through postings",
+        ),
+    ],
+)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_loyalty_role_cannot_open_an_account_with_a_balance(
+    as_loyalty: asyncpg.Connection, balance: str, message: str
+) -> None:
+    import uuid
+
+    member = uuid.uuid4()
+    await as_loyalty.execute("INSERT INTO loyalty.members (member_id) VALUES ($1)", member)
+    with pytest.raises(asyncpg.PostgresError) as refused:
+        await as_loyalty.execute(
+            "INSERT INTO loyalty.accounts (member_id, kind, balance) "
+            f"VALUES ($1, 'available', {balance})",
+            member,
+        )
+    assert (refused.value.sqlstate, str(refused.value)) == (CHECK_VIOLATION, message)
+    opened = await as_loyalty.fetchval(
+        "SELECT count(*) FROM loyalty.accounts WHERE member_id = $1", member
+    )
+    assert opened == 0
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_loyalty_role_opens_accounts_at_zero_and_programme_accounts_without_balance(
+    as_loyalty: asyncpg.Connection,
+) -> None:
+    import uuid
+
+    member = uuid.uuid4()
+    async with as_loyalty.transaction():
+        await as_loyalty.execute("INSERT INTO loyalty.members (member_id) VALUES ($1)", member)
+        await as_loyalty.execute(
+            "INSERT INTO loyalty.accounts (member_id, kind, balance) "
+            "VALUES ($1, 'available', 0), ($1, 'pending', 0)",
+            member,
+        )
+    rows = await as_loyalty.fetch(
+        "SELECT kind, balance FROM loyalty.accounts WHERE member_id = $1 ORDER BY kind", member
+    )
+    assert [tuple(r) for r in rows] == [("available", 0), ("pending", 0)]
