@@ -1,7 +1,20 @@
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import asyncpg_dsn, create_engine
+from services.common.migrate import alembic_config, upgrade
+from services.common.roles import service_roles
+from services.loyalty.referrals import registration_queries
+from tests.conftest import TEST_ROLE_PASSWORDS, service_urls
 
 
 async def test_each_service_keeps_its_version_table_inside_its_own_schema(
@@ -15,3 +28,108 @@ async def test_each_service_keeps_its_version_table_inside_its_own_schema(
             )
         )
         assert [r.table_schema for r in rows] == ["identity", "loyalty"]
+
+
+# ---- the loyalty history down to 0006 and back --------------------------------------------
+
+REFERRER_INDEX = "ix_referrals_current_referrer_id_registered_at"
+REFERRERS, PER_REFERRER = 200, 10
+
+
+async def _indexes_and_version(url: str) -> tuple[str, list[str]]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        version = await conn.fetchval("SELECT version_num FROM loyalty.alembic_version")
+        names = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'loyalty' "
+            "AND tablename = 'referrals' AND indexname LIKE 'ix_referrals_current_referrer%' "
+            "ORDER BY 1"
+        )
+    finally:
+        await conn.close()
+    return str(version), [r["indexname"] for r in names]
+
+
+async def _fill_and_explain_the_cap_count(url: str) -> tuple[int, list[str]]:
+    """Referrals written by the runtime role (its rights survived the round trip), analysed as
+    autovacuum would, and the indexes the registration's own statement reads."""
+    engine = create_engine(service_urls(url).loyalty, pool_size=1)
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    """
+                    INSERT INTO loyalty.referrals
+                        (id, referrer_id, code, channel, partner_id, reference,
+                         referee_email_hash, consent_method, consent_given_at, registered_at,
+                         holds_until, request_hash, actor, terms, current_referrer_id)
+                    SELECT gen_random_uuid(), r, 'ABCDEFGH', 'partner', gen_random_uuid(),
+                           'ref-' || n, md5(n::text), 'online_form', t.at,
+                           t.at - n * interval '1 hour', t.at + interval '30 days',
+                           md5(n::text), 'partner:test', '{}', r
+                      FROM generate_series(1, CAST(:total AS int)) AS n,
+                           (SELECT CAST(:now AS timestamptz) AS at) AS t,
+                           LATERAL (SELECT CAST(lpad(to_hex(n % CAST(:referrers AS int) + 1),
+                                    32, '0') AS uuid) AS r) AS who
+                    """
+                ),
+                {"now": now, "total": REFERRERS * PER_REFERRER, "referrers": REFERRERS},
+            )
+        admin = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            await admin.execute("ANALYZE loyalty.referrals")
+        finally:
+            await admin.close()
+        async with engine.connect() as conn:
+            count = await conn.scalar(sa.text("SELECT count(*) FROM loyalty.referrals"))
+            plan = await conn.scalar(
+                sa.text("EXPLAIN (FORMAT JSON) " + registration_queries._CONTEXT.text),
+                {
+                    "partner": uuid.uuid4(),
+                    "channel": "partner",
+                    "reference": "ref-1",
+                    "hashes": ["x"],
+                    "window_start": now - timedelta(days=30),
+                    "referrer": uuid.UUID(int=7),
+                    "cap_start": now - timedelta(days=30),
+                },
+            )
+    finally:
+        await engine.dispose()
+    return int(count or 0), sorted(set(_index_names(plan)))
+
+
+def _index_names(plan: object) -> list[str]:
+    if isinstance(plan, dict):
+        own = [plan["Index Name"]] if "Index Name" in plan else []
+        return own + [name for value in plan.values() for name in _index_names(value)]
+    if isinstance(plan, list):
+        return [name for value in plan for name in _index_names(value)]
+    return []
+
+
+def test_the_loyalty_history_goes_down_to_0006_and_up_again_keeping_the_runtime_rights(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    head = ScriptDirectory.from_config(alembic_config("loyalty", url)).get_current_head()
+    assert asyncio.run(_indexes_and_version(url)) == (
+        head,
+        ["ix_referrals_current_referrer_id_converted_at", REFERRER_INDEX],
+    )
+
+    command.downgrade(alembic_config("loyalty", url, service_roles("loyalty").owner), "0006")
+    assert asyncio.run(_indexes_and_version(url)) == (
+        "0006",
+        ["ix_referrals_current_referrer_id_converted_at"],
+    )
+
+    upgrade("loyalty", url, app_password=TEST_ROLE_PASSWORDS["loyalty"])
+    assert asyncio.run(_indexes_and_version(url)) == (
+        head,
+        ["ix_referrals_current_referrer_id_converted_at", REFERRER_INDEX],
+    )
+    count, used = asyncio.run(_fill_and_explain_the_cap_count(url))
+    assert count == REFERRERS * PER_REFERRER
+    assert REFERRER_INDEX in used
