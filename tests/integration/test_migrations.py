@@ -30,7 +30,7 @@ async def test_each_service_keeps_its_version_table_inside_its_own_schema(
         assert [r.table_schema for r in rows] == ["identity", "loyalty"]
 
 
-# ---- the loyalty history down to 0006 and back --------------------------------------------
+# ---- the loyalty history down to 0007 and back --------------------------------------------
 
 REFERRER_INDEX = "ix_referrals_current_referrer_id_registered_at"
 REFERRERS, PER_REFERRER = 200, 10
@@ -109,7 +109,7 @@ def _index_names(plan: object) -> list[str]:
     return []
 
 
-def test_the_loyalty_history_goes_down_to_0006_and_up_again_keeping_the_runtime_rights(
+def test_the_loyalty_history_goes_down_to_0007_and_up_again_keeping_the_runtime_rights(
     fresh_database_url: str,
 ) -> None:
     url = fresh_database_url
@@ -119,9 +119,9 @@ def test_the_loyalty_history_goes_down_to_0006_and_up_again_keeping_the_runtime_
         ["ix_referrals_current_referrer_id_converted_at", REFERRER_INDEX],
     )
 
-    command.downgrade(alembic_config("loyalty", url, service_roles("loyalty").owner), "0006")
+    command.downgrade(alembic_config("loyalty", url, service_roles("loyalty").owner), "0007")
     assert asyncio.run(_indexes_and_version(url)) == (
-        "0006",
+        "0007",
         ["ix_referrals_current_referrer_id_converted_at"],
     )
 
