@@ -16,7 +16,7 @@ import jwt
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.errors import ApiError, forbidden, unauthenticated
-from services.common.actor import Actor, ActorKind
+from services.common.actor import Actor, ActorKind, PartnerScope
 from services.identity import contract as ic
 
 ALGORITHMS = ["EdDSA"]  # what identity signs with; nothing else is accepted
@@ -36,10 +36,18 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.kind, self.id, self.venues)
+        return Actor(self.kind, self.id, self.venues, actor_scope(self.scope))
 
 
 ANONYMOUS = Principal(ActorKind.ANONYMOUS)
+
+
+def actor_scope(scope: ic.PartnerScope | None) -> PartnerScope | None:
+    """A key's scope as it travels with the partner's calls, for the services to check again."""
+    if scope is None:
+        return None
+    venues = None if scope.venue_ids is None else frozenset(str(v) for v in scope.venue_ids)
+    return PartnerScope(frozenset(scope.triggers), venues, scope.register_referrals)
 
 
 class TokenVerifier:

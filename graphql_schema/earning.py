@@ -204,6 +204,7 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
         raise unexpected(problem) from None
 
 
+SCOPE_CODES = (lc.ProblemCode.TRIGGER_NOT_ALLOWED, lc.ProblemCode.VENUE_NOT_ALLOWED)
 PARTNER_IDENTIFIERS = (ic.IdentifierKind.MEMBERSHIP_CARD, ic.IdentifierKind.TICKETING_ID)
 
 
@@ -303,6 +304,8 @@ class Mutation:
         try:
             outcome = await info.context.loyalty.earn(principal.actor, body, locale_code(locale))
         except ServiceProblem as problem:
+            if problem.code in SCOPE_CODES:  # loyalty checks the key's scope again
+                return OutOfScope(code=problem.code, message=problem.message)
             if problem.status in (403, 409) or problem.code in (
                 lc.ProblemCode.EVENT_TOO_OLD,
                 lc.ProblemCode.EVENT_IN_FUTURE,

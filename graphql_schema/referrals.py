@@ -28,6 +28,7 @@ from graphql_schema.errors import UserError, invalid_input
 from graphql_schema.types import Locale, OutOfScope
 from services.common.actor import SYSTEM, ActorKind
 from services.identity import contract as ic
+from services.loyalty import contract as lc
 from services.loyalty.experiences import contract as ec
 from services.loyalty.referrals import contract as rc
 
@@ -37,6 +38,7 @@ strawberry.enum(rc.Status, name="ReferralStatus", description="How far a referra
 strawberry.enum(rc.Channel, name="ReferralChannel", description="How the person was brought.")
 strawberry.enum(rc.ConsentMethod, description="How the referee agreed to be contacted.")
 MAX_PAGE = 100
+REFERRALS_NOT_ALLOWED = lc.ProblemCode.REFERRALS_NOT_ALLOWED
 
 # ---- types -----------------------------------------------------------------------------------
 
@@ -329,7 +331,7 @@ class Mutation:
         principal = await info.context.require(ActorKind.PARTNER)
         if principal.scope is None or not principal.scope.register_referrals:
             return OutOfScope(
-                code="REFERRALS_NOT_ALLOWED", message="this API key may not register referrals"
+                code=REFERRALS_NOT_ALLOWED, message="this API key may not register referrals"
             )
         if not (input.email or input.phone):
             return InvalidReferee(
@@ -357,6 +359,8 @@ class Mutation:
         except ServiceProblem as problem:
             if problem.code == rc.ReferralProblem.REFERENCE_REUSED:
                 return ReferenceReused(code=problem.code, message=problem.message)
+            if problem.code == REFERRALS_NOT_ALLOWED:  # loyalty checks the key's scope again
+                return OutOfScope(code=problem.code, message=problem.message)
             raise unexpected(problem) from None
         if decision.referral is not None:
             return ReferralRegistered(

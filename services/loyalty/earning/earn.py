@@ -32,6 +32,7 @@ from services.loyalty.journal.entries import (
     points_fr,
     request_hash,
 )
+from services.loyalty.partner_scope import check_earn
 from services.loyalty.rulebook.book import RuleBook
 
 MAX_EVENT_AGE = timedelta(days=180)
@@ -108,6 +109,7 @@ async def earn_points(
     now = now_or(now)
     if body.event.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at must carry a time zone offset")
+    check_earn(actor, body.event.trigger.value, body.event.venue_id)
     source = source_of(actor, body.event.venue_id)
     fingerprint = request_hash(fingerprinted(body))
     async with (turns or NO_TURNS).turn(body.member_id), engine.connect() as raw:

@@ -24,6 +24,7 @@ from services.common.problems import Forbidden, InvalidInput, Problem
 from services.common.uow import UnitOfWork
 from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal.entries import request_hash
+from services.loyalty.partner_scope import check_referrals
 from services.loyalty.referrals import queries, tracking, words
 from services.loyalty.referrals import registration_queries as registration
 from services.loyalty.referrals.attribution import (
@@ -270,6 +271,7 @@ async def register_referral(
     """A partner registers a referral, once per reference."""
     if actor.kind is not ActorKind.PARTNER or not actor.id:
         raise Forbidden(ReferralProblem.PARTNER_ONLY, "partners register referrals")
+    check_referrals(actor)
     now = now or datetime.now(UTC)
     consent = None if body.consent is None else Consent(body.consent.method, body.consent.given_at)
     async with UnitOfWork(engine) as uow:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from services.common.actor import SYSTEM, Actor, ActorKind
+from services.common.actor import SYSTEM, Actor, ActorKind, PartnerScope
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
 from services.loyalty import contract
@@ -29,7 +29,9 @@ SERVICE_SECRET = "loyalty-tests-service-secret-0123456789"
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a001")
 OTHER_VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a002")
 STAFF = Actor(ActorKind.STAFF, str(uuid.uuid4()), frozenset({str(VENUE)}))
-PARTNER = Actor(ActorKind.PARTNER, str(uuid.uuid4()))
+PARTNER = Actor(
+    ActorKind.PARTNER, str(uuid.uuid4()), scope=PartnerScope(frozenset({"purchase"}), None)
+)
 ADMIN = Actor(ActorKind.ADMIN, str(uuid.uuid4()))
 
 

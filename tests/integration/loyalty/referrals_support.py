@@ -20,7 +20,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.actor import SYSTEM, Actor, ActorKind
+from services.common.actor import SYSTEM, Actor, ActorKind, PartnerScope
 from services.common.db import create_engine
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
@@ -109,8 +109,12 @@ class Person:
         return {"email_hash": self.email, "member_ids": [str(m) for m in member_ids]}
 
 
+#: What a referring partner's API key may do: register referrals (and record purchases).
+REFERRING = PartnerScope(frozenset({"purchase"}), None, register_referrals=True)
+
+
 def partner() -> Actor:
-    return Actor(ActorKind.PARTNER, str(uuid.uuid4()))
+    return Actor(ActorKind.PARTNER, str(uuid.uuid4()), scope=REFERRING)
 
 
 def consent(at: datetime | None = None) -> dict[str, str]:

@@ -51,6 +51,7 @@ from tests.integration.loyalty.referrals_support import (
     Person,
     consent,
     now,
+    partner,
     rules_document,
 )
 
@@ -121,11 +122,7 @@ class ReferralMachine(RuleBasedStateMachine):
             referee=rc.RefereeIdentity(email_hash=self.friend.email, phone_hash=self.friend.phone),
             consent=rc.Consent.model_validate(consent()),
         )
-        decision = self.run(
-            register_referral(
-                self.engine, self.book, Actor(ActorKind.PARTNER, str(uuid.uuid4())), body
-            )
-        )
+        decision = self.run(register_referral(self.engine, self.book, partner(), body))
         assert decision.referral is not None
         self.referral = decision.referral.id
 
