@@ -1,8 +1,14 @@
-"""Idempotency claims: a key claimed by the first request, whose response a replay finds again."""
+"""Idempotency claims: a key claimed by the first request, whose response a replay finds again.
+
+A claim keeps only what telling a replay from another request needs: a keyed hash of the
+request (HMAC under identity's secret, so that nothing in it can be read back, nor a guess
+tested, without the key) and what came of it (ids, never the personal data of the request).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.identity.referees.queries import identifier_key
 from services.identity.tables import idempotency
 
 
@@ -22,10 +29,15 @@ class IdempotencyRow:
     response: dict[str, Any] | None
 
 
-def request_hash(fields: dict[str, Any]) -> str:
-    """A digest of a request's meaningful fields, to tell a replay from a different request."""
+def keyed_request_hash(key: bytes, fields: dict[str, Any]) -> str:
+    """A keyed digest of a request's meaningful fields, to tell a replay from a different
+    request."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+async def request_hash(conn: AsyncConnection, fields: dict[str, Any]) -> str:
+    return keyed_request_hash(await identifier_key(conn), fields)
 
 
 async def claim(
@@ -66,9 +78,14 @@ async def record_response(
 
 
 async def forget_member_responses(conn: AsyncConnection, member_ids: Iterable[UUID]) -> None:
-    """Drop the recorded responses that name these members (erasure keeps no trace of them)."""
+    """Drop the claims whose outcome names these members: the member a request made, or the
+    member whose identifier a request tried to take (erasure keeps no trace of them)."""
+    ids = [str(m) for m in member_ids]
     await conn.execute(
         idempotency.delete().where(
-            idempotency.c.response["member_id"].astext.in_([str(m) for m in member_ids])
+            sa.or_(
+                idempotency.c.response["member_id"].astext.in_(ids),
+                idempotency.c.response["owner_id"].astext.in_(ids),
+            )
         )
     )

@@ -18,14 +18,19 @@ from services.common.uow import UnitOfWork
 from services.identity import contract, idempotency, normalise, password_policy, passwords
 from services.identity.access import authorize_member, forbidden, member_not_found, require_admin
 from services.identity.contract import EventType, ProblemCode
-from services.identity.members import queries
+from services.identity.members import queries, replay
+from services.identity.members.replay import (
+    REGISTER_SCOPE,
+    identifier_taken,
+    taken_as_if_registered,
+    with_identifiers,
+)
 from services.identity.outbox import relay
 from services.identity.outbox.payloads import preferences_payload
 from services.identity.outbox.queries import add_event
 from services.identity.outcome import Outcome
 from services.identity.referees.use_cases import identifier_hashes
 
-REGISTER_SCOPE = "register_member"
 _MERGE_ATTEMPTS = 3
 
 
@@ -36,14 +41,6 @@ def _now() -> datetime:
 def member_erased(member_id: UUID) -> Problem:
     return Problem(
         ProblemCode.MEMBER_ERASED, "this member was erased", status=410, member_id=str(member_id)
-    )
-
-
-def _identifier_taken(kind: contract.IdentifierKind) -> Problem:
-    return Problem(
-        ProblemCode.IDENTIFIER_TAKEN,
-        f"this {kind.value.replace('_', ' ')} belongs to another member",
-        kind=kind.value,
     )
 
 
@@ -95,25 +92,26 @@ async def register_member(
     password_policy.require_acceptable(
         body.password, email=email, display_name=display_name, phone=phone
     )
-    request_hash = idempotency.request_hash(
-        {
-            "email": email,
-            "phone": phone,
-            "display_name": display_name,
-            "locale": body.locale.value,
-            "birth_date": birth_date,
-        }
-    )
+    fields = {
+        "email": email,
+        "phone": phone,
+        "display_name": display_name,
+        "locale": body.locale.value,
+        "birth_date": birth_date,
+    }
     password_hash = await passwords.hash_password(body.password)
     now = _now()
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
         if body.idempotency_key is not None:
+            request_hash = await idempotency.request_hash(conn, fields)
             earlier = await idempotency.claim(
                 conn, REGISTER_SCOPE, body.idempotency_key, request_hash
             )
             if earlier is not None:
-                return await _replay_registration(conn, body, earlier, request_hash)
+                return await replay.replay_registration(
+                    conn, body.password, fields, earlier, request_hash
+                )
         member_id = uuid.uuid4()
         attempt = await conn.begin_nested()  # undone if an identifier is someone else's
         await queries.insert_member(
@@ -140,18 +138,11 @@ async def register_member(
         assert member is not None
         if taken is not None:
             await attempt.rollback()
-            would_be = member.model_copy(
-                update={
-                    "identifiers": [
-                        contract.Identifier(kind=kind, value=value, linked_at=now)
-                        for kind, value in wanted
-                    ]
-                }
-            )
+            would_be = with_identifiers(member, wanted, now)
             await _notice_to_the_owner(conn, body, would_be, password_hash, *taken, now)
             await uow.commit()
             relay.wake(engine)
-            raise _taken_as_if_registered(taken[0], would_be, created=True)
+            raise taken_as_if_registered(taken[0], would_be, created=True)
         await attempt.commit()
         await add_event(
             conn,
@@ -176,14 +167,6 @@ async def register_member(
     return Outcome(member, created=True)
 
 
-def _taken_as_if_registered(
-    kind: contract.IdentifierKind, would_be: contract.Member, *, created: bool
-) -> Problem:
-    taken = _identifier_taken(kind)
-    taken.details.update(member=would_be.model_dump(mode="json"), created=created)
-    return taken
-
-
 async def _notice_to_the_owner(
     conn: AsyncConnection,
     body: contract.RegisterMember,
@@ -194,7 +177,7 @@ async def _notice_to_the_owner(
     now: datetime,
 ) -> None:
     """Someone tried to join with another member's identifier: the owner is told (through the
-    outbox), and the idempotency key keeps the answer given."""
+    outbox), and the idempotency key keeps the answer given (never the would-be member)."""
     found = await queries.identifier(conn, kind, value)
     if found is not None:
         await add_event(
@@ -204,49 +187,15 @@ async def _notice_to_the_owner(
             now,
         )
     if body.idempotency_key is not None:
-        await idempotency.record_response(
+        await replay.record_taken(
             conn,
-            REGISTER_SCOPE,
             body.idempotency_key,
-            {
-                "member_id": str(would_be.id),
-                "taken": kind.value,
-                "would_be": would_be.model_dump(mode="json"),
-                "password_hash": password_hash,
-            },
+            would_be=would_be.id,
+            kind=kind,
+            owner=None if found is None else found[0],
+            password_hash=password_hash,
+            at=now,
         )
-
-
-async def _replay_registration(
-    conn: AsyncConnection,
-    body: contract.RegisterMember,
-    earlier: idempotency.IdempotencyRow,
-    request_hash: str,
-) -> Outcome[contract.Member]:
-    reused = Problem(
-        ProblemCode.IDEMPOTENCY_KEY_REUSED,
-        "this idempotency key was used for a different registration",
-    )
-    if earlier.request_hash != request_hash or earlier.response is None:
-        raise reused
-    if "taken" in earlier.response:  # answered as if registered: answer the same again
-        if not await passwords.verify_password(earlier.response["password_hash"], body.password):
-            raise reused
-        would_be = contract.Member.model_validate(earlier.response["would_be"])
-        raise _taken_as_if_registered(
-            contract.IdentifierKind(earlier.response["taken"]), would_be, created=False
-        )
-    member_id = UUID(earlier.response["member_id"])
-    original = await queries.member_row(conn, member_id)
-    # the password is part of the request, but only its argon2 hash is kept: verify against it
-    if original is None or not await passwords.verify_password(
-        original.password_hash, body.password
-    ):
-        raise reused
-    survivor = await queries.survivor_id(conn, member_id)
-    member = await queries.load_member(conn, survivor or member_id)
-    assert member is not None
-    return Outcome(member, created=False)
 
 
 # ---- reading, resolving, linking -------------------------------------------------------------
@@ -296,7 +245,7 @@ async def link_identifier(
             found = await queries.identifier(conn, body.kind, value)
             if found is not None and found[0] == member.id:
                 return Outcome(found[1], created=False)
-            raise _identifier_taken(body.kind)
+            raise identifier_taken(body.kind)
         hashed = await identifier_hashes(conn, {body.kind.value: value})
         payload = {"member_id": str(member.id), "kind": body.kind.value}
         if hashed:
