@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -214,6 +214,7 @@ class MemberExport(Model):
     consent_history: list[Consent]
     merges: list[MergeResult]
     sessions: list[dict[str, str | None]]
+    audit: list[dict[str, Any]] = []  # the audit log's rows about the member, or by them
     exported_at: datetime
 
 

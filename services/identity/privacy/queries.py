@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity import contract
 from services.identity.members.queries import consent_from_row
-from services.identity.tables import consents, identifiers, members, preferences, refresh_tokens
+from services.identity.tables import (
+    audit_log,
+    consents,
+    identifiers,
+    members,
+    outbox,
+    preferences,
+    refresh_tokens,
+)
 
 # ---- consent and preferences -----------------------------------------------------------------
 
@@ -108,7 +116,68 @@ async def member_sessions(
     return [{key: text(value) for key, value in r._mapping.items()} for r in rows]
 
 
+async def audit_rows(conn: AsyncConnection, member_ids: Iterable[UUID]) -> list[dict[str, Any]]:
+    """The audit log's rows about these members, or written by them."""
+    ids = [str(m) for m in member_ids]
+    rows = await conn.execute(
+        sa.select(audit_log)
+        .where(
+            sa.or_(
+                audit_log.c.subject.in_(ids),
+                audit_log.c.actor.in_([f"member:{m}" for m in ids]),
+            )
+        )
+        .order_by(audit_log.c.at, audit_log.c.id)
+    )
+    return [
+        {
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "subject": r.subject,
+            "details": r.details,
+        }
+        for r in rows
+    ]
+
+
 # ---- erasure ---------------------------------------------------------------------------------
+
+#: What an event about an erased member keeps: ids, kinds and times, nothing about the person
+#: (their birth date, contact preferences and the keyed hashes of their identifiers go).
+KEPT_AFTER_ERASURE = (
+    "member_id",
+    "survivor_id",
+    "absorbed_id",
+    "merge_id",
+    "kind",
+    "attempted_at",
+    "erased_at",
+)
+
+
+async def scrub_events(conn: AsyncConnection, member_ids: Iterable[UUID]) -> int:
+    """Empty the outbox's events about these members of everything but ``KEPT_AFTER_ERASURE``,
+    delivered or not (an event still to deliver then tells loyalty only that it happened)."""
+    ids = [str(m) for m in member_ids]
+    kept = sa.func.coalesce(
+        sa.select(sa.func.jsonb_object_agg(sa.column("key"), sa.column("value")))
+        .select_from(sa.func.jsonb_each(outbox.c.payload).table_valued("key", "value"))
+        .where(sa.column("key").in_(KEPT_AFTER_ERASURE))
+        .scalar_subquery(),
+        sa.text("'{}'::jsonb"),
+    )
+    result = await conn.execute(
+        outbox.update()
+        .where(
+            sa.or_(
+                outbox.c.payload["member_id"].astext.in_(ids),
+                outbox.c.payload["absorbed_id"].astext.in_(ids),
+            )
+        )
+        .values(payload=kept)
+    )
+    return result.rowcount
 
 
 async def delete_identifiers(conn: AsyncConnection, member_id: UUID) -> int:

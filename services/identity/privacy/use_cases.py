@@ -97,14 +97,17 @@ async def export_member(
             consent_history=await queries.consent_history(conn, survivor),
             merges=await members.merges_involving(conn, ids),
             sessions=await queries.member_sessions(conn, ids),
+            audit=await queries.audit_rows(conn, ids),
             exported_at=_now(),
         )
     return export
 
 
 async def erase_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> contract.Erasure:
-    """Erase by pseudonymising: identifiers deleted, personal fields emptied, sessions ended;
-    the bare id stays so loyalty's ledger remains consistent. Erasing twice changes nothing."""
+    """Erase by pseudonymising: identifiers deleted, personal fields emptied, sessions ended,
+    idempotency claims forgotten, and the outbox's events about the member emptied of their
+    personal data; the bare id stays so loyalty's ledger remains consistent. Erasing twice
+    changes nothing."""
     now = _now()
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
@@ -120,6 +123,7 @@ async def erase_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> co
         await queries.erase_member(conn, row.id, now)
         await members.revoke_member_tokens(conn, [row.id, *absorbed], now)
         await idempotency.forget_member_responses(conn, [row.id, *absorbed])
+        await queries.scrub_events(conn, [row.id, *absorbed])
         await audit.record(conn, actor=actor.label(), action="member.erased", subject=str(row.id))
         await add_event(
             conn,
