@@ -39,6 +39,7 @@ from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.context import Context, Services
 from graphql_schema.errors import INTERNAL, INVALID_INPUT, request_error_code
+from graphql_schema.guest_referrals import guest_referrals_job
 from graphql_schema.limits import MAX_BODY_BYTES, BodySizeLimit
 from graphql_schema.over_http import (
     GRAPHQL_RESPONSE_JSON,
@@ -217,13 +218,16 @@ def create_app(
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tokens = ServiceTokens(service_secret)
         identity = IdentityClient(identity_url, tokens, identity_transport)
         loyalty = LoyaltyClient(loyalty_url, tokens, loyalty_transport)
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(identity.aclose)
             stack.push_async_callback(loyalty.aclose)
+            await stack.enter_async_context(
+                guest_referrals_job(identity, loyalty, settings.guest_referrals_interval_seconds)
+            )
             holder["services"] = Services(
                 identity=identity,
                 loyalty=loyalty,
@@ -232,6 +236,7 @@ def create_app(
                 ),
                 api_keys=ApiKeys(identity),
             )
+            app.state.services = holder["services"]
             try:
                 yield
             finally:

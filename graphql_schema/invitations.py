@@ -22,7 +22,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, locale_code, parse_uuid, unexpected, venue_name
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError
-from graphql_schema.referrals import refer_guests
+from graphql_schema.guest_referrals import refer_guests
 from graphql_schema.types import InvitationState, Locale, LocalizedText, NotFound
 from services.common.actor import ActorKind
 from services.loyalty.experiences import contract as ec
@@ -267,7 +267,7 @@ class Mutation:
             if isinstance(refused, RatingRefused):
                 raise unexpected(problem) from None
             return refused
-        await refer_guests(info, answered)
+        await refer_guests(info.context.identity, info.context.loyalty, answered)
         return InvitationAnswered(invitation=Invitation.of(answered))
 
     @strawberry.mutation(description="Members who came: rate the evening, 0 to 10, once.")

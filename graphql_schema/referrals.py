@@ -3,7 +3,7 @@
 """Referrals: partners register referrals by API key and read their own; members read their
 code, share link and the people they brought (``me``, built in ``members``); a new member may
 join with a code (``registerMember``); guests named on an accepted invitation become the member's
-referrals (``respondToInvitation``); admins read the ambassadors' board (``programmeStats``).
+referrals (``respondToInvitation``, see ``guest_referrals``); admins read the ambassadors' board (``programmeStats``).
 
 The referee's email and phone go to identity only, which gives back keyed hashes and whether
 they belong to members; loyalty decides with those and never sees the identifiers. A partner
@@ -21,7 +21,7 @@ from typing import Annotated
 import strawberry
 import structlog
 
-from graphql_schema.clients.base import ServiceProblem, ServiceUnavailable
+from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, invalid_input
@@ -29,7 +29,6 @@ from graphql_schema.types import Locale, OutOfScope
 from services.common.actor import SYSTEM, ActorKind
 from services.identity import contract as ic
 from services.loyalty import contract as lc
-from services.loyalty.experiences import contract as ec
 from services.loyalty.referrals import contract as rc
 
 log = structlog.get_logger(__name__)
@@ -267,31 +266,6 @@ async def join_with_code(
         raise unexpected(problem) from None
     rejection = None if decision.rejection is None else decision.rejection.value
     return SignupReferral(accepted=decision.accepted, code=rejection, message=decision.message)
-
-
-async def refer_guests(info: Info, invitation: ec.MemberInvitation) -> None:
-    """Guests named with an email or a phone on an accepted invitation become referrals by the
-    member, quietly: a guest who cannot be referred (already a member, a mistyped email, ...)
-    changes nothing in the answer to the invitation."""
-    if invitation.state is not ec.InvitationState.ACCEPTED:
-        return
-    for position, guest in enumerate(invitation.guests):
-        if not (guest.email or guest.phone):
-            continue
-        try:
-            referee = await info.context.identity.resolve_referee(
-                SYSTEM, ic.ResolveReferee(email=guest.email, phone=guest.phone)
-            )
-            body = rc.GuestReferral(
-                member_id=invitation.member_id,
-                invitation_id=invitation.id,
-                position=position,
-                accepted_at=dt.datetime.now(dt.UTC),
-                referee=rc.RefereeIdentity(**referee.model_dump()),
-            )
-            await info.context.loyalty.register_guest_referral(SYSTEM, body)
-        except (ServiceProblem, ServiceUnavailable):
-            log.warning("a guest was not registered as a referral", invitation=str(invitation.id))
 
 
 # ---- resolvers -------------------------------------------------------------------------------

@@ -50,6 +50,16 @@ class ReferralCalls(ServiceClient):
             await self.call("POST", "/internal/referrals/guest", actor=actor, json=body)
         )
 
+    async def due_guests(self, actor: Actor, first: int) -> list[rc.DueGuest]:
+        raw = await self.call(
+            "POST", "/internal/referrals/guests/due", actor=actor, params={"first": first}
+        )
+        return [rc.DueGuest.model_validate(g) for g in raw]
+
+    async def drop_guest(self, actor: Actor, body: rc.GuestDone) -> bool:
+        found = await self.call("POST", "/internal/referrals/guests/drop", actor=actor, json=body)
+        return bool(found["dropped"])
+
     async def partner_referrals(
         self, actor: Actor, *, first: int, after: str | None
     ) -> rc.PartnerReferrals:

@@ -34,6 +34,7 @@ GRANTS: dict[str, dict[str, str]] = {
         "door_keys": "UPDATE, DELETE",
         "door_throttle": "UPDATE, DELETE",
         "experiences": "UPDATE, DELETE",
+        "guest_referral_intents": "UPDATE, DELETE",
         "inbox": "UPDATE, DELETE",
         "invitation_guests": "UPDATE, DELETE",
         "invitations": "UPDATE, DELETE",

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_tokens: int = 2000
     max_query_cost: int = 2000  # fields asked, times the pages (first) around them
+    guest_referrals_interval_seconds: float = Field(default=30.0, ge=0)  # 0: not run here
     log_level: str = "INFO"
 
     @field_validator("service_secret")

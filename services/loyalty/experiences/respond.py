@@ -28,6 +28,7 @@ from services.loyalty.experiences.model import InvitationState
 from services.loyalty.experiences.queries import invitations as queries
 from services.loyalty.experiences.queries import members as member_queries
 from services.loyalty.journal.entries import now_or
+from services.loyalty.referrals import guests
 
 Row = Any
 State = InvitationState
@@ -190,6 +191,9 @@ async def respond_to_invitation(
             await seating.promote_waitlist(conn, fresh, at=now)
         row = await queries.invitation(conn, invitation_id)
         (answer,) = await _view(engine, conn, [row], locale, now)
+        if answer.state is State.ACCEPTED and body.action is ResponseAction.ACCEPT:
+            named = [(n, g.email, g.phone) for n, g in enumerate(body.guests)]
+            await guests.keep(conn, invitation_id, row.member_id, now, named)
         await uow.commit()
     return answer
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.loyalty.experiences import lifecycle, views
 from services.loyalty.experiences.queries import invitations as queries
 from services.loyalty.experiences.queries.issuances import enqueue
+from services.loyalty.referrals import guests
 
 Row = Any
 
@@ -64,4 +65,8 @@ async def promote_waitlist(conn: AsyncConnection, experience: Row, *, at: dateti
         )
         events.append(event("promoted", promoted, experience))
     await enqueue(conn, events, at=at)
+    named = await queries.guests_of(conn, [p.id for p in promotion.promoted])
+    for promoted in promotion.promoted:  # now accepted: their guests are to be referred
+        party = [(g.position, g.email, g.phone) for g in named[promoted.id]]
+        await guests.keep(conn, promoted.id, by_id[promoted.id].member_id, at, party)
     return len(promotion.promoted)

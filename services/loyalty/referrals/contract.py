@@ -118,6 +118,26 @@ class GuestReferral(Model):
     referee: RefereeIdentity
 
 
+class DueGuest(Model):
+    """A guest whose referral is still to be registered (the acceptance kept the intent): their
+    email or phone, for identity to resolve; ``attempts`` counts this one."""
+
+    member_id: UUID
+    invitation_id: UUID
+    position: int
+    accepted_at: AwareDatetime
+    attempts: int
+    email: str | None
+    phone: str | None
+
+
+class GuestDone(Model):
+    """A guest not to be referred after all (identity refused their email or phone)."""
+
+    invitation_id: UUID
+    position: int = Field(ge=0, le=50)
+
+
 class MemberCode(Model):
     code: str  # as printed: K7QM-4XRF
     link: str

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from services.common.http import parse_body, reply
 from services.loyalty import routing
-from services.loyalty.referrals import contract, reading, use_cases, webhooks
+from services.loyalty.referrals import contract, guests, reading, use_cases, webhooks
 from services.loyalty.referrals.effects import run_referral_jobs
 from services.loyalty.referrals.hooks import settle
 from services.loyalty.routing import INTERNAL
@@ -57,6 +57,21 @@ async def register_guest(request: Request) -> Response:
         engine, book_of(request), routing.actor(request), body
     )
     return reply(decision, 201 if decision.created else 200)
+
+
+async def due_guests(request: Request) -> Response:
+    found = await guests.due_guests(
+        routing.engine(request),
+        routing.actor(request),
+        first=routing.int_param(request, "first", 20),
+    )
+    return reply([g.model_dump(mode="json") for g in found])
+
+
+async def drop_guest(request: Request) -> Response:
+    body = await parse_body(request, contract.GuestDone)
+    dropped = await guests.drop_guest(routing.engine(request), routing.actor(request), body)
+    return reply({"dropped": dropped})
 
 
 async def partner_referrals(request: Request) -> Response:
@@ -128,6 +143,8 @@ routes = [
     Route(f"{INTERNAL}/referrals", register, methods=["POST"]),
     Route(f"{INTERNAL}/referrals/signup", register_signup, methods=["POST"]),
     Route(f"{INTERNAL}/referrals/guest", register_guest, methods=["POST"]),
+    Route(f"{INTERNAL}/referrals/guests/due", due_guests, methods=["POST"]),
+    Route(f"{INTERNAL}/referrals/guests/drop", drop_guest, methods=["POST"]),
     Route(f"{INTERNAL}/partner/referrals", partner_referrals, methods=["GET"]),
     Route(f"{INTERNAL}/members/{{member_id}}/referrals", member_referrals, methods=["GET"]),
     Route(f"{INTERNAL}/ambassadors", ambassador_board, methods=["GET"]),

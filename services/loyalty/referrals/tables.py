@@ -141,3 +141,14 @@ webhook_attempts = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("duration_ms", sa.Integer, nullable=False),
 )
+
+guest_referral_intents = sa.Table(  # migration 0009
+    "guest_referral_intents",
+    metadata,
+    sa.Column("invitation_id", ID, primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("member_id", ID, nullable=False),
+    sa.Column("accepted_at", TS, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", TS, nullable=False),
+)

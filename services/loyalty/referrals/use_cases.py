@@ -25,7 +25,7 @@ from services.common.uow import UnitOfWork
 from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal.entries import request_hash
 from services.loyalty.partner_scope import check_referrals
-from services.loyalty.referrals import queries, tracking, words
+from services.loyalty.referrals import guest_queries, queries, tracking, words
 from services.loyalty.referrals import registration_queries as registration
 from services.loyalty.referrals.attribution import (
     Candidate,
@@ -361,5 +361,6 @@ async def register_guest(
             locale=Locale.EN,
             now=now,
         )
+        await guest_queries.settle(uow.conn, body.invitation_id, body.position)
         await uow.commit()
     return decision

@@ -140,7 +140,9 @@ async def gateway(gateway_database_url: str) -> AsyncIterator[Gateway]:
     engine = create_engine(gateway_database_url, pool_size=5, application_name="gateway-tests")
     demo = await seed_demo(engine)
     app = single_process_app(
-        Settings(environment="test", relay_interval_seconds=0.05),
+        Settings(
+            environment="test", relay_interval_seconds=0.05, guest_referrals_interval_seconds=0
+        ),
         service_urls(gateway_database_url),
         SECRET,
     )
