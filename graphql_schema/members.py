@@ -21,7 +21,7 @@ from graphql_schema.accounts import Account
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, graphql_id, parse_uuid, unexpected
 from graphql_schema.context import Info
-from graphql_schema.errors import UserError
+from graphql_schema.errors import UserError, forbidden
 from graphql_schema.invitations import Invitation, member_invitations
 from graphql_schema.referrals import (
     MyReferral,
@@ -147,6 +147,13 @@ class Me:
 
     # ---- the member's view from other areas of the schema ----
 
+    async def own(self, info: Info) -> None:
+        """Only the member themself reads what follows: a ``Me`` also answers a registration,
+        whose caller is not the member it names."""
+        principal = await info.context.require(ActorKind.MEMBER)
+        if principal.id != str(self.member_id):
+            raise forbidden("a member reads only their own account, invitations and referrals")
+
     async def language(self, info: Info, locale: Locale | None) -> str:
         """The language asked for, else the member's own."""
         language = locale.value if locale else info.context.services.known_locale(self.member_id)
@@ -156,7 +163,7 @@ class Me:
 
     @strawberry.field(description="Points, tier, progress and history (the loyalty account).")
     async def account(self, info: Info, locale: Locale | None = None) -> Account:
-        await info.context.require(ActorKind.MEMBER)
+        await self.own(info)
         return Account(member_id=self.member_id, locale=await self.language(info, locale))
 
     @strawberry.field(
@@ -164,23 +171,23 @@ class Me:
         "once accepted, the door pass; in the member's language unless another is asked for."
     )
     async def invitations(self, info: Info, locale: Locale | None = None) -> list[Invitation]:
-        await info.context.require(ActorKind.MEMBER)
+        await self.own(info)
         language = await self.language(info, locale)
         return await member_invitations(info, self.member_id, language)
 
     @strawberry.field(description="The member's referral code, to give a friend: K7QM-4XRF.")
     async def referral_code(self, info: Info) -> str:
-        await info.context.require(ActorKind.MEMBER)
+        await self.own(info)
         return (await member_code(info, self.member_id)).code
 
     @strawberry.field(description="A link to join that carries the member's referral code.")
     async def referral_link(self, info: Info) -> str:
-        await info.context.require(ActorKind.MEMBER)
+        await self.own(info)
         return (await member_code(info, self.member_id)).link
 
     @strawberry.field(description="The people the member brought in: how far each got.")
     async def referrals(self, info: Info, locale: Locale | None = None) -> list[MyReferral]:
-        await info.context.require(ActorKind.MEMBER)
+        await self.own(info)
         return await my_referrals(info, self.member_id, await self.language(info, locale))
 
 

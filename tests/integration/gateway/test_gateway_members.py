@@ -212,6 +212,37 @@ async def test_a_member_only_ever_reads_themselves(gateway: Any) -> None:
     assert linked["linkIdentifier"]["__typename"] == "IdentifierConflict"
 
 
+async def test_a_registrations_answer_shows_a_signed_in_caller_nothing_of_the_new_members_own(
+    gateway: Any,
+) -> None:
+    """``registerMember`` answers with the new member (a ``Me``), whose account, invitations
+    and referrals only that member reads, never the member who happened to be signed in."""
+    _, alice = await gateway.register()
+    email = f"m.{uuid.uuid4().hex[:12]}@example.org"
+    nested = {
+        "account": "account { balance history { nodes { id } } }",
+        "invitations": "invitations { id }",
+        "referralCode": "referralCode",
+        "referralLink": "referralLink",
+        "referrals": "referrals { id }",
+    }
+    for field, selection in nested.items():
+        body = await gateway.gql(
+            "mutation($i: RegisterMemberInput!) { registerMember(input: $i) {"
+            f" ... on MemberRegistered {{ member {{ id {selection} }} }} }} }}",
+            {"i": {"email": email, "password": gateway.PASSWORD}},
+            token=await gateway.token(alice),
+        )
+        assert body["data"] is None, body
+        assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+            (["registerMember", "member", field], "FORBIDDEN")
+        ]
+    own = await gateway.data(
+        "{ me { referralCode account { balance } } }", token=await gateway.token(email)
+    )
+    assert own["me"]["account"]["balance"] == 0 and own["me"]["referralCode"]
+
+
 async def test_a_reused_refresh_token_is_refused_and_revokes_its_family(gateway: Any) -> None:
     _, email = await gateway.register()
     first = await gateway.login(email)
