@@ -26,6 +26,7 @@ from services.loyalty.journal.entries import (
     request_hash,
 )
 from services.loyalty.journal.settle import settle
+from services.loyalty.partner_scope import check_earn
 from services.loyalty.rulebook.book import RuleBook
 
 
@@ -47,6 +48,9 @@ async def reverse_earn(
         original = await journal.entry_by_key(conn, source, body.external_id)
         if original is None or original.kind != "earn":
             raise NotFound(ProblemCode.EARN_NOT_FOUND, "no earn with that external id")
+        assert original.event is not None
+        earned = contract.EarnEvent.model_validate(original.event)
+        check_earn(actor, earned.trigger.value, earned.venue_id)  # a partner: its key's scope
         member, prepared = await prepare_member(conn, original.member_id)
         earlier = await queries.reversal_of(conn, original.id)
         if earlier is not None:

@@ -148,3 +148,44 @@ async def test_loyalty_refuses_a_referral_from_a_key_that_may_not_register_them(
     allowed = await referrals.register(_partner(REFERRALS), code, friend.referee())
     assert allowed.status_code == 201, allowed.text
     assert allowed.json()["referral"]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("narrowed", "code", "message"),
+    [
+        (
+            PartnerScope(frozenset({"attendance"}), None),
+            "TRIGGER_NOT_ALLOWED",
+            "this API key may not record purchase events",
+        ),
+        (
+            PartnerScope(frozenset({"purchase"}), frozenset({str(OTHER_VENUE)})),
+            "VENUE_NOT_ALLOWED",
+            "this API key may not record events at that venue",
+        ),
+        (None, "TRIGGER_NOT_ALLOWED", "this API key may not record purchase events"),
+    ],
+    ids=["other trigger", "other venue", "no scope"],
+)
+async def test_a_partners_key_reverses_only_the_earns_its_scope_may_record(
+    loyalty: Any, narrowed: PartnerScope | None, code: str, message: str
+) -> None:
+    """The partner's own earn, taken back with a key of the same partner whose scope does not
+    cover it, is refused and takes nothing back; the key that may record it reverses it."""
+    member = uuid.uuid4()
+    partner = _partner(PURCHASES_AT_VENUE)
+    external_id = uuid.uuid4().hex
+    recorded = await loyalty.earn(member, ticket("10"), external_id=external_id, actor=partner)
+    assert recorded.status_code == 201, recorded.text
+    reversal = {"external_id": external_id, "reason": "refunded"}
+
+    narrow = Actor(ActorKind.PARTNER, partner.id, scope=narrowed)
+    refused = await loyalty.call("POST", "/internal/reversals", actor=narrow, json=reversal)
+    assert _refusal(refused) == (403, code, message)
+    assert (await loyalty.account(member))["balance"] == 10
+    assert await _entries(loyalty, member) == 1
+
+    allowed = await loyalty.call("POST", "/internal/reversals", actor=partner, json=reversal)
+    assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["points_reversed"] == 10
+    assert (await loyalty.account(member))["balance"] == 0
