@@ -17,6 +17,7 @@ from services.identity.tables import (
     audit_log,
     consents,
     identifiers,
+    login_throttle,
     members,
     outbox,
     preferences,
@@ -178,6 +179,15 @@ async def scrub_events(conn: AsyncConnection, member_ids: Iterable[UUID]) -> int
         .values(payload=kept)
     )
     return result.rowcount
+
+
+async def forget_login_failures(conn: AsyncConnection, member_id: UUID) -> None:
+    """The failed logins counted against the member's emails (the throttle's keys name them)."""
+    emails = sa.select(sa.literal("account:") + identifiers.c.value).where(
+        identifiers.c.member_id == member_id,
+        identifiers.c.kind == contract.IdentifierKind.EMAIL.value,
+    )
+    await conn.execute(login_throttle.delete().where(login_throttle.c.key.in_(emails)))
 
 
 async def delete_identifiers(conn: AsyncConnection, member_id: UUID) -> int:

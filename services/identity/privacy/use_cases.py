@@ -119,6 +119,7 @@ async def erase_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> co
         prefs = await members.current_preferences(conn, row.id)
         withdrawn = [(c.channel, False) for c in prefs.consents if c.granted]
         await queries.append_consents(conn, row.id, withdrawn, source="erasure", now=now)
+        await queries.forget_login_failures(conn, row.id)
         await queries.delete_identifiers(conn, row.id)
         await queries.erase_member(conn, row.id, now)
         await members.revoke_member_tokens(conn, [row.id, *absorbed], now)
