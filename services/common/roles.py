@@ -47,6 +47,8 @@ GRANTS: dict[str, dict[str, str]] = {
         "redemptions": "UPDATE",
         "referral_codes": "UPDATE, DELETE",
         "referral_effects": "UPDATE, DELETE",
+        # erasure replaces an erased referee's keyed hash in the links recorded for them
+        "referral_events": "UPDATE (key, payload)",
         "referral_parties": "UPDATE, DELETE",
         "referrals": "UPDATE, DELETE",
         "rewards": "UPDATE",

@@ -11,6 +11,7 @@ from services.loyalty import contract
 from services.loyalty.accounts.merges import merge_accounts
 from services.loyalty.experiences import contact_events
 from services.loyalty.identity_events import queries
+from services.loyalty.privacy import erasure
 from services.loyalty.referrals import hooks as referrals
 from services.loyalty.rulebook.book import RuleBook
 
@@ -20,9 +21,9 @@ async def receive_identity_events(
 ) -> contract.EventReceipt:
     """The idempotent consumer of identity's outbox: an event delivered twice is recorded once,
     a merge moves the accounts in the same transaction as its receipt, and contact preferences
-    are kept for the invitations' guardrails. Referrals follow registrations, links and merges
-    in the same transaction; the rewards they decide are given after it (with ``book``; else by
-    the referrals job)."""
+    are kept for the invitations' guardrails; an erasure forgets what is personal. Referrals
+    follow registrations, links and merges in the same transaction; the rewards they decide are
+    given after it (with ``book``; else by the referrals job)."""
     received = duplicates = 0
     touched: set[UUID] = set()
     async with UnitOfWork(engine) as uow:
@@ -43,6 +44,7 @@ async def receive_identity_events(
             touched |= await referrals.on_identity_event(
                 uow.conn, event.type, event.payload, event.occurred_at
             )
+            await erasure.follow(uow.conn, event)
         await uow.commit()
     if book is not None:
         await referrals.settle(engine, book, touched)
