@@ -406,8 +406,23 @@ class JobReport(Model):
     members: int
 
 
+class ExportedEntry(Entry):
+    """An entry as the member's export shows it: with the event it recorded, as it came."""
+
+    event: dict[str, Any] | None = None
+    production_id: str | None = None
+
+
 class MemberExport(Model):
+    """Everything loyalty holds on a member (and on the members merged into them)."""
+
     member_id: UUID
     events_received: list[IdentityEvent]
-    entries: list[Entry]
+    entries: list[ExportedEntry]
     redemptions: list[dict[str, Any]]
+    contact_preferences: list[dict[str, Any]] = []  # as kept from identity's events
+    invitations: list[dict[str, Any]] = []  # with the guests named and the door's scans
+    suppressions: list[dict[str, Any]] = []  # invitations the guardrails spared them
+    referral_code: str | None = None
+    referrals_made: list[dict[str, Any]] = []  # their state, never who was named
+    referrals_received: list[dict[str, Any]] = []  # their state, never who referred

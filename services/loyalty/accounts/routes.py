@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from services.common.http import reply
 from services.loyalty import routing
-from services.loyalty.accounts.export import export_member
 from services.loyalty.accounts.figures import liability
 from services.loyalty.accounts.view import account
+from services.loyalty.privacy.export import export_member
 from services.loyalty.routing import INTERNAL
 from services.loyalty.rulebook.book import book_of
 
