@@ -98,7 +98,8 @@ class EventType(StrEnum):
     ``members.merged`` carries ``survivor_id`` (= ``member_id``), ``absorbed_id`` and ``merge_id``;
     ``member.erased`` carries ``erased_at``; ``preferences.updated`` carries ``preferences``
     (``consents`` as ``{channel: granted}``, ``invitation_cap_per_30_days``, ``quiet_hours``
-    (``{start, end, timezone}`` or null) and ``interests``).
+    (``{start, end, timezone}`` or null) and ``interests``). Once a member is erased, the events
+    about them keep only ids, kinds and times (also those not yet delivered).
     """
 
     MEMBER_REGISTERED = "member.registered"
