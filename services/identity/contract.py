@@ -214,6 +214,7 @@ class MemberExport(Model):
     member: Member
     consent_history: list[Consent]
     merges: list[MergeResult]
+    absorbed_members: list[dict[str, Any]] = []  # the duplicates merged into them, as registered
     sessions: list[dict[str, str | None]]
     audit: list[dict[str, Any]] = []  # the audit log's rows about the member, or by them
     exported_at: datetime

@@ -117,6 +117,33 @@ async def member_sessions(
     return [{key: text(value) for key, value in r._mapping.items()} for r in rows]
 
 
+async def absorbed_members(
+    conn: AsyncConnection, member_ids: Iterable[UUID]
+) -> list[dict[str, Any]]:
+    """The members merged into the member, as they were registered."""
+    rows = await conn.execute(
+        sa.select(
+            members.c.id,
+            members.c.display_name,
+            members.c.locale,
+            members.c.birth_date,
+            members.c.created_at,
+        )
+        .where(members.c.id.in_(list(member_ids)))
+        .order_by(members.c.created_at, members.c.id)
+    )
+    return [
+        {
+            "id": str(r.id),
+            "display_name": r.display_name,
+            "locale": r.locale,
+            "birth_date": None if r.birth_date is None else r.birth_date.isoformat(),
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
 async def audit_rows(conn: AsyncConnection, member_ids: Iterable[UUID]) -> list[dict[str, Any]]:
     """The audit log's rows about these members, or written by them."""
     ids = [str(m) for m in member_ids]

@@ -96,6 +96,7 @@ async def export_member(
             member=member,
             consent_history=await queries.consent_history(conn, survivor),
             merges=await members.merges_involving(conn, ids),
+            absorbed_members=await queries.absorbed_members(conn, member.merged_from),
             sessions=await queries.member_sessions(conn, ids),
             audit=await queries.audit_rows(conn, ids),
             exported_at=_now(),

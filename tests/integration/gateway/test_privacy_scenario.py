@@ -73,6 +73,9 @@ mutation($i: RateExperienceInput!) { rateExperience(input: $i) { __typename } }
 EARN = """
 mutation($input: RecordEarnEventInput!) { recordEarnEvent(input: $input) { __typename } }
 """
+MERGE = """
+mutation($input: MergeMembersInput!) { mergeMembers(input: $input) { __typename } }
+"""
 EXPORT = "mutation { exportMyData { identity loyalty exportedAt } }"
 ERASE = "mutation { eraseMe { memberId erasedAt } }"
 
@@ -91,8 +94,10 @@ class Person:
         tag = uuid.uuid4().hex[:10]
         self.tag = tag
         self.email = f"ottilie.{tag}@example.org"
+        self.old_email = f"o.vandersteen.{tag}@example.org"  # a duplicate's, merged into them
         self.phone = _mobile()
         self.name = f"Ottilie Vandersteen {tag}"
+        self.old_name = f"O. Vandersteen {tag}"
         self.birth_date = "1961-07-19"
         self.card = f"CARD-{tag}"
         self.ticketing = f"TKT-{tag}"
@@ -135,8 +140,9 @@ async def _invite(gateway: Gateway, token: str, person: Person) -> str:
     return str(invitation)
 
 
-async def _use_every_feature(gateway: Gateway, person: Person) -> tuple[str, str]:
-    """The member's id and access token, once they used every feature."""
+async def _use_every_feature(gateway: Gateway, person: Person) -> tuple[str, str, str]:
+    """The member's id, their access token and the id of a duplicate merged into them, once
+    they used every feature."""
     partner, key = await partner_key(gateway)
     _, _, referrer_code = await member(gateway)
     waiting = await register_referral(gateway, key, referral_input(referrer_code, person.email))
@@ -157,6 +163,24 @@ async def _use_every_feature(gateway: Gateway, person: Person) -> tuple[str, str
     )
     assert registered["registerMember"]["__typename"] == "MemberRegistered", registered
     member_id = registered["registerMember"]["member"]["id"]
+    joined_before = await gateway.data(
+        REGISTER,
+        {
+            "input": {
+                "email": person.old_email,
+                "password": gateway.PASSWORD,
+                "displayName": person.old_name,
+                "birthDate": person.birth_date,
+            }
+        },
+    )
+    duplicate = joined_before["registerMember"]["member"]["id"]
+    merged = await gateway.data(
+        MERGE,
+        {"input": {"survivorId": member_id, "absorbedId": duplicate, "reason": "duplicate"}},
+        token=await gateway.admin_token(),
+    )
+    assert merged["mergeMembers"]["__typename"] == "MembersMerged", merged
     failed = await gateway.gql(
         "mutation($i: LoginInput!) { login(input: $i) { __typename } }",
         {"i": {"email": person.email, "password": "not the password at all"}},
@@ -230,7 +254,7 @@ async def _use_every_feature(gateway: Gateway, person: Person) -> tuple[str, str
         assert brought["__typename"] == "ReferralRegistered", brought
         await receiver.wait_for(1)
     await gateway.settle()
-    return member_id, token
+    return member_id, token, duplicate
 
 
 # ---- reading the database ------------------------------------------------------------------
@@ -356,12 +380,12 @@ async def test_a_member_who_used_every_feature_finds_every_personal_column_in_th
     gateway: Gateway,
 ) -> None:
     person = Person()
-    member_id, token = await _use_every_feature(gateway, person)
+    member_id, token, duplicate = await _use_every_feature(gateway, person)
 
     exported = (await gateway.data(EXPORT, token=token))["exportMyData"]
 
     leaves = _leaves(exported)
-    values = await _member_values(gateway, [member_id])
+    values = await _member_values(gateway, [member_id, duplicate])
     unseeded = [f"{t}.{c}" for (t, c), v in values.items() if not v]
     assert unseeded == [], "the scenario must give each personal column a value"
     missing = {
@@ -393,9 +417,11 @@ async def test_a_member_who_used_every_feature_finds_every_personal_column_in_th
     guest_email = person.guests[0]["email"]
     needles = [
         person.email,
+        person.old_email,
         phone,
         person.phone,
         person.name,
+        person.old_name,
         person.birth_date,
         person.card,
         person.ticketing,
@@ -409,6 +435,7 @@ async def test_a_member_who_used_every_feature_finds_every_personal_column_in_th
             gateway,
             [
                 ("email", person.email),
+                ("email", person.old_email),
                 ("phone", phone),
                 ("email", guest_email),
                 ("phone", guest_phone),
