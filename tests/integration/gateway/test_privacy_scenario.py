@@ -260,6 +260,23 @@ async def _use_every_feature(gateway: Gateway, person: Person) -> tuple[str, str
 # ---- reading the database ------------------------------------------------------------------
 
 
+async def _delivered(gateway: Gateway, ids: list[str]) -> None:
+    """Wait until identity's relay delivered every event about these members to loyalty."""
+
+    async def done() -> bool:
+        async with gateway.engine.connect() as conn:
+            waiting = await conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM identity.outbox WHERE delivered_at IS NULL "
+                    "AND (payload->>'member_id' = ANY(:ids) OR payload->>'absorbed_id' = ANY(:ids))"
+                ),
+                {"ids": ids},
+            )
+        return waiting == 0
+
+    await eventually(done, tries=400)
+
+
 def _leaves(value: Any) -> set[Any]:
     """Every scalar of a JSON document, as text, and each date-time also as a value."""
     found: set[Any] = set()
@@ -321,21 +338,25 @@ async def _tables(conn: Any) -> list[str]:
 
 
 async def _where_found(gateway: Gateway, needles: list[str]) -> list[tuple[str, str]]:
-    """Each (table, needle) where a row, JSON payloads included, holds the needle."""
-    hits = []
+    """Each (table, needle) where a row, JSON payloads included, holds the needle (one scan of
+    each table, for all the needles)."""
+    lowered = [n.lower() for n in needles]
+    patterns = [
+        "%" + n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for n in lowered
+    ]
+    hits = set()
     async with gateway.engine.connect() as conn:
         for table in await _tables(conn):
-            for needle in needles:
-                found = await conn.scalar(
-                    sa.text(
-                        f"SELECT count(*) FROM {table} AS r "
-                        "WHERE strpos(lower(r::text), lower(:needle)) > 0"
-                    ),
-                    {"needle": needle},
-                )
-                if found:
-                    hits.append((table, needle))
-    return hits
+            rows = await conn.scalars(
+                sa.text(
+                    f"SELECT lower(r::text) FROM {table} AS r "
+                    "WHERE lower(r::text) LIKE ANY(:patterns)"
+                ),
+                {"patterns": patterns},
+            )
+            for text in rows:
+                hits |= {(table, n) for n, low in zip(needles, lowered, strict=True) if low in text}
+    return sorted(hits)
 
 
 async def _ledger(gateway: Gateway, member_id: str) -> dict[str, Any]:
@@ -382,6 +403,7 @@ async def test_a_member_who_used_every_feature_finds_every_personal_column_in_th
     person = Person()
     member_id, token, duplicate = await _use_every_feature(gateway, person)
 
+    await _delivered(gateway, [member_id, duplicate])
     exported = (await gateway.data(EXPORT, token=token))["exportMyData"]
 
     leaves = _leaves(exported)
@@ -457,11 +479,11 @@ async def test_a_member_who_used_every_feature_finds_every_personal_column_in_th
 
     erased = (await gateway.data(ERASE, token=token))["eraseMe"]
     assert erased["memberId"] == member_id
-    await gateway.settle()
+    await _delivered(gateway, [member_id, duplicate])
 
     async def forgotten() -> bool:
         return not await _where_found(gateway, needles)
 
-    await eventually(forgotten, tries=100)
+    await eventually(forgotten, tries=200)
     assert await _where_found(gateway, needles) == []
     assert await _ledger(gateway, member_id) == ledger
