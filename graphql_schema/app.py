@@ -3,7 +3,7 @@ field, enforces limits, and reaches the services through typed clients; it owns 
 
 Routes: ``/graphql`` (POST; GET and GraphiQL only where configured), ``/healthz``, ``/readyz``
 (ready when identity and loyalty answer their ``/readyz``, so when both reach their
-database), ``/metrics``, ``/door`` (the door
+database, and the revocations it follows are current), ``/metrics``, ``/door`` (the door
 page for venue staff) with ``/door/keys.json`` (the keys that sign door passes), and ``/static``
 (the files of the gateway's own pages). ``/graphql`` follows the GraphQL over HTTP specification
 (see ``over_http``); GraphiQL and the door page are pages of the gateway (see ``pages``), which
@@ -52,9 +52,11 @@ from graphql_schema.over_http import (
     with_charset,
 )
 from graphql_schema.pages import GRAPHIQL, static_files
+from graphql_schema.revocations import RevocationFeed
 from graphql_schema.schema import build_schema
 from services.common.http import ServiceTokens, base_middleware, operational_routes
 from services.common.settings import Settings
+from services.common.tasks import stop_task
 from services.common.text import find_forbidden
 
 
@@ -228,13 +230,24 @@ def create_app(
             await stack.enter_async_context(
                 guest_referrals_job(identity, loyalty, settings.guest_referrals_interval_seconds)
             )
+            revocations = RevocationFeed(
+                identity,
+                wait=settings.revocation_poll_seconds,
+                max_staleness=settings.revocation_max_staleness_seconds,
+            )
+            await revocations.load()
+            follow = asyncio.create_task(revocations.run(), name="gateway-revocations")
+            stack.push_async_callback(stop_task, follow)
             holder["services"] = Services(
                 identity=identity,
                 loyalty=loyalty,
                 tokens=TokenVerifier(
-                    identity, issuer=settings.token_issuer, audience=settings.token_audience
+                    identity,
+                    issuer=settings.token_issuer,
+                    audience=settings.token_audience,
+                    revocations=revocations,
                 ),
-                api_keys=ApiKeys(identity),
+                api_keys=ApiKeys(identity, revocations),
             )
             app.state.services = holder["services"]
             try:
@@ -256,12 +269,14 @@ def create_app(
         identity, loyalty = await asyncio.gather(
             services.identity.ready(), services.loyalty.ready()
         )
-        ready = identity and loyalty
+        revocations = services.tokens.revocations.current
+        ready = identity and loyalty and revocations
         return JSONResponse(
             {
                 "status": "ready" if ready else "unavailable",
                 "identity": identity,
                 "loyalty": loyalty,
+                "revocations": revocations,
             },
             status_code=200 if ready else 503,
         )

@@ -1,5 +1,6 @@
 """Who is calling: a bearer token signed by identity (members, staff, admins), verified here
-against identity's published keys without a call per request, or a partner's API key."""
+against identity's published keys without a call per request, or a partner's API key. Both are
+checked against the revocations the gateway follows (see ``revocations``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import jwt
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.errors import ApiError, forbidden, unauthenticated
+from graphql_schema.revocations import RevocationFeed
 from services.common.actor import Actor, ActorKind, PartnerScope
 from services.identity import contract as ic
 
@@ -53,7 +55,7 @@ def actor_scope(scope: ic.PartnerScope | None) -> PartnerScope | None:
 class TokenVerifier:
     """Verifies access tokens with identity's JWKS, cached and refetched on an unknown key id
     (identity rotated its key), at most once per ``JWKS_MIN_REFRESH`` seconds whatever the
-    callers send."""
+    callers send; a token whose session or member was revoked is refused."""
 
     def __init__(
         self,
@@ -61,9 +63,11 @@ class TokenVerifier:
         *,
         issuer: str,
         audience: str,
+        revocations: RevocationFeed,
         clock: Clock = time.monotonic,
     ) -> None:
         self.identity = identity
+        self.revocations = revocations
         self.issuer = issuer
         self.audience = audience
         self.clock = clock
@@ -112,22 +116,34 @@ class TokenVerifier:
             raise unauthenticated("the access token has expired") from None
         except jwt.PyJWTError:
             raise unauthenticated("the access token is not valid") from None
+        self.revocations.check(claims)
         return claims
 
 
 class ApiKeys:
-    """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash)."""
+    """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash),
+    but never once the revocations say it was revoked, nor while they are not current."""
 
-    def __init__(self, identity: IdentityClient, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        identity: IdentityClient,
+        revocations: RevocationFeed,
+        *,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.identity = identity
+        self.revocations = revocations
         self.clock = clock
         self._valid: dict[str, tuple[float, Principal, str]] = {}
 
     async def verify(self, api_key: str) -> Principal:
         digest = hashlib.sha256(api_key.encode()).hexdigest()
         cached = self._valid.get(digest)
-        if cached is not None and cached[0] > self.clock():
-            return cached[1]
+        if cached is not None:
+            fresh = cached[0] > self.clock() and self.revocations.current
+            if fresh and not self.revocations.api_key_revoked(cached[2]):
+                return cached[1]
+            del self._valid[digest]
         try:
             partner = await self.identity.verify_api_key(api_key)
         except ServiceProblem:
@@ -136,12 +152,13 @@ class ApiKeys:
         principal = Principal(ActorKind.PARTNER, str(partner.partner_id), scope=partner.scope)
         if len(self._valid) > 10_000:
             self._valid.clear()
-        self._valid[digest] = (self.clock() + API_KEY_TTL, principal, str(partner.key_id))
+        if self.revocations.current:
+            self._valid[digest] = (self.clock() + API_KEY_TTL, principal, str(partner.key_id))
         return principal
 
     def forget(self, key_id: str) -> None:
-        """A key revoked through this gateway stops working here at once (other replicas within
-        ``API_KEY_TTL`` seconds)."""
+        """A key revoked through this gateway stops working here at once (other replicas as soon
+        as the revocation reaches them)."""
         for digest, (_, _, cached_key) in list(self._valid.items()):
             if cached_key == key_id:
                 del self._valid[digest]

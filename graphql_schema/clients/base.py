@@ -77,6 +77,7 @@ class ServiceClient:
         actor: Actor | None = None,
         json: BaseModel | dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        read_timeout: float | None = None,
     ) -> tuple[int, Any]:
         """Send a request; the reply's status and body, or ``ServiceProblem`` for a 4xx."""
         headers = {"authorization": self.tokens.header(self.audience)}
@@ -91,8 +92,9 @@ class ServiceClient:
             headers["content-type"] = "application/json"
             json = None
         try:
+            extra: dict[str, Any] = {} if read_timeout is None else {"timeout": read_timeout}
             response = await self.http.request(
-                method, path, headers=headers, json=json, content=content, params=params
+                method, path, headers=headers, json=json, content=content, params=params, **extra
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"{self.audience} unreachable: {exc!r}") from exc

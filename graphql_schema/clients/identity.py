@@ -19,6 +19,16 @@ class IdentityClient(ServiceClient):
         body: dict[str, Any] = response.json()
         return body
 
+    async def revocations(self, after: int | None, *, wait: float) -> contract.RevocationPage:
+        """Revocations in force after the cursor (all of them without one); identity holds the
+        request up to ``wait`` seconds until one is committed."""
+        params: dict[str, Any] = {"wait": f"{wait:g}"}
+        if after is not None:
+            params["after"] = str(after)
+        return contract.RevocationPage.model_validate(
+            await self.call("GET", "/internal/revocations", params=params, read_timeout=wait + 10.0)
+        )
+
     async def register(
         self, actor: Actor, body: contract.RegisterMember
     ) -> tuple[contract.Member, bool]:

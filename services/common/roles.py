@@ -74,6 +74,7 @@ GRANTS: dict[str, dict[str, str]] = {
         "partners": "UPDATE, DELETE",
         "preferences": "UPDATE, DELETE",
         "refresh_tokens": "UPDATE, DELETE",
+        "revocations": "DELETE",
         "signing_keys": "UPDATE",
         "venues": "UPDATE, DELETE",
     },

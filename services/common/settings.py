@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The internal service secret signs HS256 tokens: RFC 7518 asks for a key of at least the
@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_query_cost: int = 2000  # fields asked, times the pages (first) around them
     guest_referrals_interval_seconds: float = Field(default=30.0, ge=0)  # 0: not run here
+    # how long identity holds a gateway's poll for revocations when there is none
+    revocation_poll_seconds: float = Field(default=10.0, gt=0, le=30)
+    # a gateway that could not follow them this long refuses tokens (fails closed)
+    revocation_max_staleness_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
 
     @field_validator("service_secret")
@@ -82,6 +86,15 @@ class Settings(BaseSettings):
         if value is not None:
             check_service_secret(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _staleness_above_two_polls(self) -> Settings:
+        # a gateway hears nothing for up to two held polls when nothing is revoked
+        if self.revocation_max_staleness_seconds <= 2 * self.revocation_poll_seconds:
+            raise ValueError(
+                "revocation_max_staleness_seconds must be more than twice revocation_poll_seconds"
+            )
+        return self
 
     @property
     def is_development(self) -> bool:

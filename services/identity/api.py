@@ -24,6 +24,8 @@ from services.identity.organisations.routes import routes as organisation_routes
 from services.identity.outbox import relay
 from services.identity.privacy.routes import routes as privacy_routes
 from services.identity.referees.routes import routes as referee_routes
+from services.identity.revocations.listener import Signal, listen
+from services.identity.revocations.routes import routes as revocation_routes
 from services.identity.sessions.routes import routes as session_routes
 from services.identity.sessions.signing_keys import signing_key
 
@@ -47,9 +49,14 @@ def create_app(
         )
         app.state.engine = engine
         app.state.settings = settings
+        app.state.revocation_signal = signal = Signal()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
             await signing_key(engine)
+            listener = asyncio.create_task(
+                listen(database_url, signal), name="identity-revocations-listener"
+            )
+            stack.push_async_callback(stop_task, listener)
             if loyalty_url is not None:
                 client = httpx.AsyncClient(
                     base_url=loyalty_url, transport=loyalty_transport, timeout=10.0
@@ -75,6 +82,7 @@ def create_app(
             *session_routes,
             *organisation_routes,
             *referee_routes,
+            *revocation_routes,
         ],
         middleware=base_middleware("identity", service_secret=service_secret, audience=AUDIENCE),
         exception_handlers=EXCEPTION_HANDLERS,

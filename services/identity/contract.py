@@ -245,6 +245,28 @@ class Session(Model):
     subject_id: UUID
 
 
+class RevocationKind(StrEnum):
+    SESSION = "session"  # a refresh family: every access token whose ``sid`` is the subject
+    MEMBER = "member"  # every access token of the member issued up to ``revoked_at``
+    API_KEY = "api_key"  # a partner's API key
+
+
+class Revocation(Model):
+    id: int
+    kind: RevocationKind
+    subject: str
+    revoked_at: datetime
+    expires_at: datetime  # no token it concerns can be valid after this
+
+
+class RevocationPage(Model):
+    """Revocations after a cursor (all those in force when no cursor is given)."""
+
+    cursor: int  # ask for those after it next
+    revocations: list[Revocation]
+    more: bool  # another page is ready at once
+
+
 # ---- organisations and credentials -----------------------------------------------------------
 
 

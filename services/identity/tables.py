@@ -204,6 +204,20 @@ refresh_tokens = sa.Table(
     sa.Index("ix_refresh_tokens_subject_kind_subject_id", "subject_kind", "subject_id"),
 )
 
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),  # the feed's cursor
+    sa.Column("kind", sa.Text, nullable=False),  # session | member | api_key
+    sa.Column("subject", sa.Text, nullable=False),  # the family, member or key id
+    sa.Column("revoked_at", _TS, nullable=False),  # a member's tokens issued up to this time
+    sa.Column("expires_at", _TS, nullable=False),  # no token it concerns is valid after this
+    sa.CheckConstraint("kind IN ('session', 'member', 'api_key')", name="kind"),
+    sa.CheckConstraint("expires_at > revoked_at", name="expires_after_revocation"),
+    sa.CheckConstraint("char_length(subject) <= 100", name="subject_length"),
+    sa.Index("ix_revocations_expires_at", "expires_at"),
+)
+
 signing_keys = sa.Table(
     "signing_keys",
     metadata,

@@ -99,9 +99,12 @@ def issue_access_token(
     subject: UUID,
     kind: str,
     venues: Iterable[UUID] = (),
+    session: UUID | None = None,
     ttl_seconds: int,
     now: datetime,
 ) -> str:
+    """A signed access token; ``session`` (the ``sid`` claim) names its refresh family, so that
+    revoking the family revokes the token too."""
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
@@ -111,6 +114,8 @@ def issue_access_token(
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    if session is not None:
+        claims["sid"] = str(session)
     if kind != "member":
         claims["venues"] = sorted(str(v) for v in venues)
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

@@ -19,6 +19,7 @@ from services.identity import contract, normalise, passwords, tokens
 from services.identity.contract import ProblemCode
 from services.identity.members import queries as members
 from services.identity.organisations import queries as organisations
+from services.identity.revocations.use_cases import revoke
 from services.identity.sessions import queries, throttle
 from services.identity.sessions.signing_keys import signing_key
 
@@ -61,6 +62,7 @@ async def _open_session(
         subject=subject_id,
         kind=subject_kind,
         venues=venues,
+        session=family_id,
         ttl_seconds=settings.access_token_ttl_seconds,
         now=now,
     )
@@ -178,8 +180,9 @@ async def refresh_session(
 ) -> contract.Session:
     """Rotate a refresh token: the old one is spent and a new pair issued in the same family.
 
-    Presenting a spent token again means it leaked: the whole family is revoked and
-    ``REFRESH_TOKEN_REUSED`` returned. The token row is locked, so of two concurrent uses of one
+    Presenting a spent token again means it leaked: the whole family is revoked, its access
+    tokens with it (gateways refuse their ``sid`` at once), and ``REFRESH_TOKEN_REUSED``
+    returned. The token row is locked, so of two concurrent uses of one
     token exactly one rotates it.
     """
     token_id = tokens.refresh_token_id(body.refresh_token)
@@ -196,6 +199,7 @@ async def refresh_session(
             raise _refresh_invalid()
         if row.used_at is not None:
             await queries.revoke_family(conn, row.family_id, now)
+            await revoke(conn, contract.RevocationKind.SESSION, [row.family_id], now)
             await uow.commit()
             raise Unauthenticated(
                 ProblemCode.REFRESH_TOKEN_REUSED,

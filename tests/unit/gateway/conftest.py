@@ -67,6 +67,19 @@ class FakeServices:
     loyalty_healthy: bool = True
     identity_database_up: bool = True  # its /readyz answers 503 when not
     loyalty_database_up: bool = True
+    revocations: list[ic.Revocation] = field(default_factory=list)  # what the feed hands out
+    revocations_up: bool = True  # its feed answers 503 when not
+
+    def revocation_page(self, request: httpx.Request) -> httpx.Response:
+        """Identity's revocation feed, answering at once (never holding the poll)."""
+        if not self.revocations_up:
+            return httpx.Response(503, json={"code": "UNAVAILABLE", "message": "down"})
+        after = int(request.url.params.get("after", "0"))
+        found = [r for r in self.revocations if r.id > after]
+        page = ic.RevocationPage(
+            cursor=found[-1].id if found else after, revocations=found, more=False
+        )
+        return httpx.Response(200, content=page.model_dump_json())
 
     @property
     def key(self) -> tokens.SigningKey:
@@ -105,6 +118,8 @@ class FakeServices:
         return sum(1 for c in self.calls if c.url.path == "/.well-known/jwks.json")
 
     def identity(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/internal/revocations":  # the feed's polls are not calls
+            return self.revocation_page(request)
         self.calls.append(request)
         for override in self.overrides:
             response = override(request)

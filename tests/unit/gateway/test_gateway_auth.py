@@ -20,6 +20,7 @@ from graphql_schema import auth
 from graphql_schema.auth import ApiKeys, TokenVerifier, authenticate
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.errors import ApiError
+from graphql_schema.revocations import RevocationFeed
 from services.common.actor import ActorKind
 from services.common.http import ServiceTokens
 from services.identity import tokens
@@ -51,9 +52,26 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest_asyncio.fixture
+async def feed(identity: IdentityClient) -> RevocationFeed:
+    """The revocations, loaded (none), on a clock of their own."""
+    revocations = RevocationFeed(identity, wait=1.0, max_staleness=60.0)
+    await revocations.load()
+    assert revocations.current
+    return revocations
+
+
 @pytest.fixture
-def verifier(identity: IdentityClient, services: Any, clock: Clock) -> TokenVerifier:
-    return TokenVerifier(identity, issuer=services.ISSUER, audience=services.AUDIENCE, clock=clock)
+def verifier(
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
+) -> TokenVerifier:
+    return TokenVerifier(
+        identity,
+        issuer=services.ISSUER,
+        audience=services.AUDIENCE,
+        revocations=feed,
+        clock=clock,
+    )
 
 
 async def refused(verifier: TokenVerifier, token: str) -> ApiError:
@@ -159,9 +177,9 @@ async def test_the_keys_are_refreshed_after_their_time_to_live(
 
 
 async def test_a_bearer_header_must_be_well_formed_and_name_a_known_kind(
-    verifier: TokenVerifier, identity: IdentityClient, services: Any
+    verifier: TokenVerifier, identity: IdentityClient, services: Any, feed: RevocationFeed
 ) -> None:
-    keys = ApiKeys(identity)
+    keys = ApiKeys(identity, feed)
     member_id = uuid.uuid4()
     principal = await authenticate(f"Bearer {services.token(member_id)}", None, verifier, keys)
     assert (principal.kind, principal.id) == (ActorKind.MEMBER, str(member_id))
@@ -177,9 +195,9 @@ async def test_a_bearer_header_must_be_well_formed_and_name_a_known_kind(
 
 
 async def test_a_partner_key_is_verified_by_identity_and_remembered_briefly_by_its_digest(
-    identity: IdentityClient, services: Any, clock: Clock
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
 ) -> None:
-    keys = ApiKeys(identity, clock=clock)
+    keys = ApiKeys(identity, feed, clock=clock)
     for _ in range(3):
         principal = await keys.verify(services.GOOD_API_KEY)
         assert (principal.kind, principal.id) == (ActorKind.PARTNER, str(services.PARTNER_ID))
@@ -190,7 +208,7 @@ async def test_a_partner_key_is_verified_by_identity_and_remembered_briefly_by_i
     assert services.GOOD_API_KEY not in cached  # remembered by digest only
     assert hashlib.sha256(services.GOOD_API_KEY.encode()).hexdigest() in cached
 
-    clock.now += auth.API_KEY_TTL + 1  # other replicas learn of a revocation within the TTL
+    clock.now += auth.API_KEY_TTL + 1  # a key is asked of identity again after the TTL
     await keys.verify(services.GOOD_API_KEY)
     assert len(services.internal_calls("/internal/api-keys/verify")) == 2
     keys.forget(str(services.KEY_ID))  # revoked through this gateway: forgotten at once
@@ -198,9 +216,9 @@ async def test_a_partner_key_is_verified_by_identity_and_remembered_briefly_by_i
 
 
 async def test_a_bad_partner_key_is_refused_and_never_remembered(
-    identity: IdentityClient, services: Any
+    identity: IdentityClient, services: Any, feed: RevocationFeed
 ) -> None:
-    keys = ApiKeys(identity)
+    keys = ApiKeys(identity, feed)
     for _ in range(2):
         with pytest.raises(ApiError) as caught:
             await keys.verify("lk_wrong")

@@ -142,7 +142,7 @@ async def test_readiness_follows_the_services_health(make_gateway: Any, services
         ready = await gateway.client.get("/readyz")
         assert (ready.status_code, ready.json()) == (
             200,
-            {"status": "ready", "identity": True, "loyalty": True},
+            {"status": "ready", "identity": True, "loyalty": True, "revocations": True},
         )
         services.loyalty_healthy = False
         unready = await gateway.client.get("/readyz")
@@ -169,6 +169,7 @@ async def test_the_gateway_is_unready_when_a_service_cannot_reach_its_database(
         "status": "unavailable",
         "identity": service != "identity",
         "loyalty": service != "loyalty",
+        "revocations": True,
     }
     assert alive.status_code == 200
 

@@ -1,0 +1,162 @@
+"""Revocations the gateway honours at once, without a call to identity per request.
+
+Access tokens are verified here with identity's public keys, so a revoked token would stay
+valid until it expires unless the gateway knows it was revoked. ``RevocationFeed`` keeps every
+revocation still in force: it loads them all at start, then long-polls identity for those after
+its cursor (identity answers as soon as one is committed, on any replica). Tokens are refused
+when their refresh family (``sid``) was revoked, or when their member's tokens were revoked
+after they were issued (erasure, merge); a partner API key revoked is never taken from memory.
+
+If the feed could not be followed for ``max_staleness`` seconds, the gateway fails closed:
+tokens are refused (``UNAUTHENTICATED``), API keys are asked of identity each time, and
+``/readyz`` reports not ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from graphql_schema.clients.base import ServiceProblem, ServiceUnavailable
+from graphql_schema.clients.identity import IdentityClient
+from graphql_schema.errors import UNAUTHENTICATED, ApiError
+from services.identity import contract as ic
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+WallClock = Callable[[], datetime]
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # waits after failed polls, then the last one again
+FIRST_LOAD_TIMEOUT = 5.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RevocationFeed:
+    def __init__(
+        self,
+        identity: IdentityClient,
+        *,
+        wait: float,
+        max_staleness: float,
+        clock: Clock = time.monotonic,
+        wall: WallClock = _utc_now,
+    ) -> None:
+        self.identity = identity
+        self.wait = wait
+        self.max_staleness = max_staleness
+        self.clock = clock
+        self.wall = wall
+        self.cursor: int | None = None
+        self._synced = -math.inf  # when the last poll that caught up was sent
+        self._sessions: dict[str, datetime] = {}  # family id: until when it matters
+        self._members: dict[str, tuple[float, datetime]] = {}  # id: (revoked up to, until when)
+        self._api_keys: dict[str, datetime] = {}
+
+    # ---- what requests ask -------------------------------------------------------------------
+
+    @property
+    def current(self) -> bool:
+        """Whether every revocation committed ``max_staleness`` seconds ago is known here."""
+        return self.clock() - self._synced <= self.max_staleness
+
+    def check(self, claims: Mapping[str, Any]) -> None:
+        """Refuse verified claims whose token was revoked, or that cannot be checked now."""
+        if not self.current:
+            raise ApiError(
+                UNAUTHENTICATED,
+                "sign-in cannot be checked right now; try again shortly",
+                reason="REVOCATIONS_UNAVAILABLE",
+            )
+        sid = claims.get("sid")
+        if isinstance(sid, str) and sid in self._sessions:
+            raise _revoked("this session was ended; sign in again")
+        revoked = self._members.get(str(claims.get("sub")))
+        if revoked is not None and claims.get("kind") == "member":
+            issued = claims.get("iat")
+            if not isinstance(issued, int | float) or issued <= revoked[0]:
+                raise _revoked("this account's sessions were ended; sign in again")
+
+    def api_key_revoked(self, key_id: str) -> bool:
+        return key_id in self._api_keys
+
+    # ---- following identity ------------------------------------------------------------------
+
+    def apply(self, page: ic.RevocationPage) -> None:
+        for r in page.revocations:
+            if r.kind is ic.RevocationKind.SESSION:
+                self._sessions[r.subject] = r.expires_at
+            elif r.kind is ic.RevocationKind.MEMBER:
+                before = self._members.get(r.subject)
+                up_to = float(math.ceil(r.revoked_at.timestamp()))
+                if before is not None:
+                    up_to, expires = max(before[0], up_to), max(before[1], r.expires_at)
+                else:
+                    expires = r.expires_at
+                self._members[r.subject] = (up_to, expires)
+            else:
+                self._api_keys[r.subject] = r.expires_at
+        self.cursor = page.cursor
+        self._forget_expired()
+
+    def _forget_expired(self) -> None:
+        now = self.wall()
+        for kept in (self._sessions, self._api_keys):
+            for subject in [s for s, until in kept.items() if until <= now]:
+                del kept[subject]
+        for subject in [s for s, (_, until) in self._members.items() if until <= now]:
+            del self._members[subject]
+
+    async def poll(self) -> bool:
+        """Ask identity once (all revocations in force the first time, then those after the
+        cursor, waiting for one); whether another page is ready at once."""
+        sent = self.clock()
+        first = self.cursor is None
+        page = await self.identity.revocations(self.cursor, wait=0.0 if first else self.wait)
+        self.apply(page)
+        if not page.more:
+            self._synced = sent
+        return page.more
+
+    async def load(self) -> None:
+        """The first load, at start (a gateway that cannot load yet keeps trying in ``run``)."""
+        try:
+            async with asyncio.timeout(FIRST_LOAD_TIMEOUT):
+                while await self.poll():
+                    pass
+        except (TimeoutError, ServiceUnavailable, ServiceProblem, httpx.HTTPError) as exc:
+            log.warning("revocations.first_load_failed", error=type(exc).__name__)
+
+    async def run(self) -> None:
+        """Follow identity for as long as the gateway runs."""
+        failures = 0
+        while True:
+            started = self.clock()
+            cursor = self.cursor
+            try:
+                more = await self.poll()
+            except (ServiceUnavailable, ServiceProblem, httpx.HTTPError) as exc:
+                log.warning("revocations.poll_failed", error=type(exc).__name__)
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+                continue
+            failures = 0
+            if not more and self.cursor == cursor:
+                # nothing new: an identity that answered before the wait was over is not asked
+                # again until it is (a long-poll never does that)
+                idle = self.wait - (self.clock() - started)
+                if idle > 0:
+                    await asyncio.sleep(idle)
+
+
+def _revoked(message: str) -> ApiError:
+    return ApiError(UNAUTHENTICATED, message, reason="TOKEN_REVOKED")

@@ -1,0 +1,217 @@
+"""Revocations honoured at once by every gateway: two gateways (two app objects) share one
+identity service and one loyalty service over PostgreSQL, and what is revoked through one is
+refused by both as soon as identity's revocation feed has delivered it (polled for, never
+timed), while access tokens are still verified without a call to identity per request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from graphql_schema.app import create_app as create_gateway
+from services.common.db import create_engine
+from services.common.settings import Settings
+from services.demo import seed_demo
+from services.identity.api import create_app as create_identity
+from services.loyalty.api import create_app as create_loyalty
+from tests.conftest import service_urls
+from tests.integration.gateway.conftest import PASSWORD, REGISTER, SECRET, Gateway
+
+ME = "{ me { id } }"
+REFRESH = """mutation Refresh($input: RefreshSessionInput!) { refreshSession(input: $input) {
+  __typename ... on Session { accessToken refreshToken } ... on UserError { code message } } }"""
+REVOKED = {"code": "UNAUTHENTICATED", "reason": "TOKEN_REVOKED"}
+POLLS = 200  # a bound on how long a revocation may take to reach a gateway (about 10 s)
+
+
+class CutTransport(httpx.AsyncBaseTransport):
+    """An ASGI transport whose revocation feed can be cut, as if identity were unreachable."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.feed_cut = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.feed_cut and request.url.path == "/internal/revocations":
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass
+class Platform:
+    a: Gateway
+    b: Gateway
+    feed: CutTransport  # the transport of gateway ``b`` to identity
+
+    def both(self) -> Iterator[Gateway]:
+        yield self.a
+        yield self.b
+
+
+@pytest.fixture(scope="module")
+def platform_database_url(make_database: Callable[[], str]) -> str:
+    return make_database()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def platform(platform_database_url: str) -> AsyncIterator[Platform]:
+    url = platform_database_url
+    engine = create_engine(url, pool_size=3, application_name="revocation-tests")
+    demo = await seed_demo(engine)
+    urls = service_urls(url)
+    # ``b`` fails closed when it could not follow the revocations for 1.5 s (polls held 0.5 s)
+    settings = Settings(environment="test", relay_interval_seconds=0.05)
+    b_settings = Settings(
+        environment="test", revocation_poll_seconds=0.5, revocation_max_staleness_seconds=1.5
+    )
+    loyalty = create_loyalty(settings, database_url=urls.loyalty, service_secret=SECRET)
+    identity = create_identity(
+        settings,
+        database_url=urls.identity,
+        service_secret=SECRET,
+        loyalty_url="http://loyalty",
+        loyalty_transport=httpx.ASGITransport(app=loyalty),
+    )
+    feed = CutTransport(identity)
+    gateways = [
+        create_gateway(
+            gateway_settings,
+            identity_url="http://identity",
+            loyalty_url="http://loyalty",
+            service_secret=SECRET,
+            identity_transport=transport,
+            loyalty_transport=httpx.ASGITransport(app=loyalty),
+        )
+        for gateway_settings, transport in (
+            (settings, httpx.ASGITransport(app=identity)),
+            (b_settings, feed),
+        )
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        for app in (loyalty, identity, *gateways):
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+            )
+            for app in gateways
+        ]
+        yield Platform(Gateway(clients[0], engine, demo), Gateway(clients[1], engine, demo), feed)
+    await engine.dispose()
+
+
+async def error_of(gateway: Gateway, token: str, query: str = ME) -> dict[str, Any] | None:
+    """The extensions of the error a signed-in query gets, or ``None`` when it is answered."""
+    body = await gateway.gql(query, token=token)
+    if "errors" not in body:
+        return None
+    extensions: dict[str, Any] = body["errors"][0]["extensions"]
+    return extensions
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    for _ in range(POLLS):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not within the bound")
+
+
+async def refused_everywhere(platform: Platform, *tokens: str) -> None:
+    """Every token is refused as revoked by both gateways, once the feed has delivered."""
+    for gateway in platform.both():
+        for token in tokens:
+
+            async def refused(gateway: Gateway = gateway, token: str = token) -> bool:
+                return await error_of(gateway, token) == REVOKED
+
+            await eventually(refused)
+
+
+async def register(gateway: Gateway, password: str = PASSWORD) -> tuple[str, str]:
+    email = f"r.{uuid.uuid4().hex[:12]}@example.org"
+    result = (await gateway.data(REGISTER, {"input": {"email": email, "password": password}}))[
+        "registerMember"
+    ]
+    assert result["__typename"] == "MemberRegistered", result
+    return result["member"]["id"], email
+
+
+async def test_a_refresh_family_revoked_on_reuse_ends_its_access_tokens_on_every_gateway(
+    platform: Platform,
+) -> None:
+    member_id, email = await register(platform.a)
+    first = await platform.a.login(email)
+    for gateway in platform.both():  # verified by each gateway on its own
+        assert (await gateway.data(ME, token=first["accessToken"]))["me"]["id"] == member_id
+    second = (await platform.a.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
+    assert second["__typename"] == "Session", second
+    assert (await platform.b.data(ME, token=second["accessToken"]))["me"]["id"] == member_id
+    other = await platform.b.login(email)  # another family of the same member
+
+    reused = (await platform.a.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
+    assert reused == {
+        "__typename": "RefreshRejected",
+        "code": "REFRESH_TOKEN_REUSED",
+        "message": "this refresh token was already used; every session of its family is revoked",
+    }
+    await refused_everywhere(platform, first["accessToken"], second["accessToken"])
+    body = await platform.b.gql(ME, token=second["accessToken"])
+    assert body["errors"][0]["message"] == "this session was ended; sign in again"
+    for gateway in platform.both():  # the member's other session is not the revoked family's
+        assert (await gateway.data(ME, token=other["accessToken"]))["me"]["id"] == member_id
+
+
+async def test_a_gateway_that_cannot_follow_the_revocations_fails_closed_until_it_can_again(
+    platform: Platform,
+) -> None:
+    member_id, email = await register(platform.a)
+    token = (await platform.b.login(email))["accessToken"]
+    assert (await platform.b.data(ME, token=token))["me"]["id"] == member_id
+    ready = await platform.b.client.get("/readyz")
+    assert (ready.status_code, ready.json()["revocations"]) == (200, True)
+    platform.feed.feed_cut = True
+    try:
+
+        async def closed() -> bool:
+            return await error_of(platform.b, token) == {
+                "code": "UNAUTHENTICATED",
+                "reason": "REVOCATIONS_UNAVAILABLE",
+            }
+
+        await eventually(closed)
+        body = await platform.b.gql(ME, token=token)
+        assert body["errors"][0]["message"] == (
+            "sign-in cannot be checked right now; try again shortly"
+        )
+        unready = await platform.b.client.get("/readyz")
+        assert unready.status_code == 503
+        assert unready.json() == {
+            "status": "unavailable",
+            "identity": True,
+            "loyalty": True,
+            "revocations": False,
+        }
+        # the other gateway follows the feed: it still accepts the token; anonymous reads work
+        assert (await platform.a.data(ME, token=token))["me"]["id"] == member_id
+        assert "errors" not in await platform.b.gql("{ tiers { name } }")
+    finally:
+        platform.feed.feed_cut = False
+
+    async def open_again() -> bool:
+        return await error_of(platform.b, token) is None
+
+    await eventually(open_again)
+    assert (await platform.b.client.get("/readyz")).status_code == 200
