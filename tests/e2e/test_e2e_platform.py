@@ -136,7 +136,7 @@ def test_an_admin_merges_two_members_and_the_absorbed_resolves_to_the_survivor(
 def test_the_parts_report_health_and_metrics(platform: Any) -> None:
     assert httpx.get(f"{platform.gateway}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{platform.gateway}/readyz").json()
-    assert ready == {"status": "ready", "identity": True, "loyalty": True}
+    assert ready == {"status": "ready", "identity": True, "loyalty": True, "revocations": True}
     response = httpx.post(
         f"{platform.gateway}/graphql",
         json={"query": "{ rewardRules { version } }"},
