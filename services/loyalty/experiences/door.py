@@ -147,19 +147,26 @@ async def redeem_batch(
     return contract.BatchOutcome(results=results)
 
 
-async def _replayed(door: Door, scan: Scan) -> Outcome | None:
+async def _replayed(door: Door, scan: Scan) -> tuple[Outcome, bool] | None:
+    """The answer to a scan settled before: its first outcome, replayed. A scan another venue's
+    device settled is not this door's to read: wrong venue, and nothing replayed."""
     if scan.scan_id is None or scan.device_id is None:
         return None
     async with door.engine.connect() as conn:
         row = await queries.settled_scan(conn, scan.device_id, scan.scan_id)
-    return OUTCOME.validate_python(row.answer) if row is not None else None
+    if row is None:
+        return None
+    if row.venue_id != door.venue_id:
+        lang = views.lang(door.locale)
+        return contract.WrongVenue(message=door_words.fixed("wrong_venue", lang)), False
+    return OUTCOME.validate_python(row.answer), True
 
 
 async def settle(door: Door, scan: Scan) -> tuple[Outcome, bool]:
     """The outcome of one scan, and whether it had been settled before (nothing changed)."""
     before = await _replayed(door, scan)
     if before is not None:
-        return before, True
+        return before
     signed = None
     if scan.token is not None:
         signed = await signing.verify(door.engine, scan.token.strip())
@@ -225,7 +232,7 @@ async def _settle(
             await conn.rollback()
             again = await _replayed(door, scan)
             assert again is not None
-            return again, True
+            return again
         await uow.commit()
     return outcome, False
 

@@ -888,6 +888,42 @@ async def test_offline_scans_settle_once_and_a_batch_sent_again_changes_nothing(
     assert len(await _history(gateway, invited.member)) == 1
 
 
+async def test_a_scan_another_venues_device_settled_is_not_replayed_to_its_staff(
+    gateway: Gateway, cast: Cast
+) -> None:
+    """Staff of another venue sending a device's scan id again learn nothing of the first
+    answer (who came, their name): the scan is another venue's; staff of the venue still get
+    the replay."""
+    invited = await _invited(gateway, cast.staff, cast.venue)
+    batch = {
+        "i": {
+            "deviceId": f"door-{uuid.uuid4().hex}",
+            "scans": [{"scanId": "a", "code": invited.code, "scannedAt": _now().isoformat()}],
+        }
+    }
+    first = (await gateway.data(REDEEM_BATCH, batch, token=cast.staff))["redeemInvitations"]
+    assert first["results"][0]["outcome"]["memberName"] == invited.name
+    elsewhere = (await gateway.data(REDEEM_BATCH, batch, token=cast.other_staff))[
+        "redeemInvitations"
+    ]
+    assert elsewhere == {
+        "results": [
+            {
+                "scanId": "a",
+                "replayed": False,
+                "outcome": {
+                    "__typename": "WrongVenue",
+                    "code": "WRONG_VENUE",
+                    "message": "This invitation is for another venue.",
+                },
+            }
+        ]
+    }
+    again = (await gateway.data(REDEEM_BATCH, batch, token=cast.staff))["redeemInvitations"]
+    assert again["results"][0]["replayed"] is True
+    assert again["results"][0]["outcome"]["memberId"] == invited.member_id
+
+
 # ---- the door: failed guesses throttled per attempt ------------------------------------------
 
 
