@@ -63,6 +63,8 @@ ISSUE = """mutation($i: IssueInvitationsInput!) { issueInvitations(input: $i) {
 RESPOND = """mutation($i: RespondToInvitationInput!) { respondToInvitation(input: $i) {
   __typename ... on InvitationAnswered { invitation { door { code } } } } }"""
 CHECK_IN = """mutation($i: RedeemInvitationInput!) { redeemInvitation(input: $i) { __typename } }"""
+BATCH = """mutation($i: RedeemInvitationsInput!) { redeemInvitations(input: $i) {
+  results { outcome { __typename } } } }"""
 REFERRAL = """mutation($i: RegisterReferralInput!) { registerReferral(input: $i) {
   __typename ... on ReferralRegistered { referral { id } } } }"""
 LINK = """mutation($i: LinkIdentifierInput!) { linkIdentifier(input: $i) { __typename } }"""
@@ -153,6 +155,7 @@ class World:
     accepted_code: str = ""  # the door code of an invitation A accepted
     checked_in: str = ""  # an invitation of A's, checked in, not rated
     checked_in_code: str = ""  # its door code
+    offline_scan: dict[str, Any] | None = None  # a scan venue 1's staff settled from a device
     partner_earn: str = ""  # the external id of an earn the partner recorded
     venue_earn: str = ""  # the external id of an earn venue 1's box office recorded
     reference: str = ""  # the reference of the partner's referral
@@ -250,6 +253,18 @@ class World:
         done = await self.run(CHECK_IN, {"i": {"code": code, "venueId": self.venue}}, "staff")
         assert done["redeemInvitation"]["__typename"] == "CheckedIn", done
         return invitation, code
+
+    async def new_offline_scan(self) -> dict[str, Any]:
+        """A door device's scan of a new guest's code, settled by venue 1's staff: the input of
+        ``redeemInvitations`` that sends it (again)."""
+        _, code = await self.new_accepted(await self.new_guest())
+        scanned = (now() - timedelta(minutes=1)).isoformat()
+        scan = {"scanId": fresh("scan"), "code": code, "scannedAt": scanned}
+        batch = {"deviceId": fresh("device"), "scans": [scan]}
+        settled = await self.run(BATCH, {"i": batch}, "staff")
+        [result] = settled["redeemInvitations"]["results"]
+        assert result["outcome"]["__typename"] == "CheckedIn", settled
+        return batch
 
     async def new_earn(self, as_: str) -> str:
         """The external id of a new earn for A at venue 1, recorded by ``as_``."""
@@ -365,6 +380,7 @@ async def build(gateway: Gateway) -> World:
     world.offered = await world.new_invitation(world.member, world.offered_experience)
     _, world.accepted_code = await world.new_accepted(world.member)
     world.checked_in, world.checked_in_code = await world.new_checked_in(world.member)
+    world.offline_scan = await world.new_offline_scan()
     world.partner_earn = await world.new_earn("partner")
     world.venue_earn = await world.new_earn("staff")
     world.reference = fresh("reference")
