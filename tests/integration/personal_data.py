@@ -64,6 +64,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         **_all(_R, "revoked_at replaced_by"),
         "token_hash": _N,  # the digest of a random secret
     },
+    # a member's, a session's or an API key's id, and when: no one's personal data
+    "identity.revocations": _all(_R, "id kind subject revoked_at expires_at"),
     "identity.accounts": _all(_N, "id email password_hash role display_name created_at"),
     "identity.account_venues": _all(_N, "account_id venue_id"),
     "identity.venues": _all(_N, "id name timezone external_id created_at"),
