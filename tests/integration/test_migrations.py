@@ -133,3 +133,31 @@ def test_the_loyalty_history_goes_down_to_0007_and_up_again_keeping_the_runtime_
     count, used = asyncio.run(_fill_and_explain_the_cap_count(url))
     assert count == REFERRERS * PER_REFERRER
     assert REFERRER_INDEX in used
+
+
+async def _claims(url: str, *, insert: bool = False) -> list[str]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        if insert:
+            await conn.execute(
+                "INSERT INTO identity.idempotency (scope, key, request_hash, response) VALUES "
+                "('register_member', 'legacy', 'digest', "
+                """'{"member_id": "m", "taken": "email", "would_be": {"display_name": "Ada"}}'), """
+                "('another_scope', 'kept', 'digest', NULL)"
+            )
+        rows = await conn.fetch("SELECT scope FROM identity.idempotency ORDER BY scope")
+        return [r["scope"] for r in rows]
+    finally:
+        await conn.close()
+
+
+def test_identity_0005_forgets_the_registration_claims_that_kept_personal_data(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    command.downgrade(alembic_config("identity", url, service_roles("identity").owner), "0004")
+    assert asyncio.run(_claims(url, insert=True)) == ["another_scope", "register_member"]
+
+    upgrade("identity", url, app_password=TEST_ROLE_PASSWORDS["identity"])
+
+    assert asyncio.run(_claims(url)) == ["another_scope"]
