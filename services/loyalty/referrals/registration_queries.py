@@ -162,17 +162,19 @@ _INSERT = sa.text(
            AND EXISTS (SELECT 1 FROM loyalty.partner_webhooks AS w
                         WHERE w.partner_id = referral.partner_id)
         ON CONFLICT (message_id) DO NOTHING
+        RETURNING 1
     )
-    SELECT * FROM referral
+    SELECT referral.*, EXISTS (SELECT 1 FROM delivery) AS queued FROM referral
     """
 )
 
 
 async def insert_registered(
     conn: AsyncConnection, values: dict[str, Any], delivery: Delivery | None
-) -> ReferralRow:
+) -> tuple[ReferralRow, bool]:
     """Write the referral, the referrer as its first party, and the partner's webhook delivery
-    (only if the partner has a webhook), in one statement."""
+    (only if the partner has a webhook), in one statement: the referral, and whether a
+    delivery was queued."""
     params = {
         **values,
         "terms": json.dumps(values["terms"]),
@@ -181,4 +183,5 @@ async def insert_registered(
         "event_type": delivery.event_type if delivery else None,
         "body": delivery.body if delivery else None,
     }
-    return referral_row((await conn.execute(_INSERT, params)).one())
+    row = (await conn.execute(_INSERT, params)).one()
+    return referral_row(row), bool(row.queued)

@@ -36,7 +36,6 @@ async def register(request: Request) -> Response:
     decision = await use_cases.register_referral(
         engine, book_of(request), routing.actor(request), body, locale=routing.locale(request)
     )
-    webhooks.wake(engine)
     return reply(decision, 201 if decision.created else 200)
 
 

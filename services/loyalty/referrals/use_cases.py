@@ -25,7 +25,7 @@ from services.common.uow import UnitOfWork
 from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal.entries import request_hash
 from services.loyalty.partner_scope import check_referrals
-from services.loyalty.referrals import guest_queries, queries, tracking, words
+from services.loyalty.referrals import guest_queries, queries, tracking, webhooks, words
 from services.loyalty.referrals import registration_queries as registration
 from services.loyalty.referrals.attribution import (
     Candidate,
@@ -181,7 +181,8 @@ async def _register(
     locale: Locale,
     now: datetime,
     joined_member: UUID | None = None,
-) -> ReferralDecision:
+) -> tuple[ReferralDecision, bool]:
+    """The decision, and whether a webhook delivery was queued with the referral."""
     referee = _referee(referee_identity)
     partner_id = source.partner_id if isinstance(source, FromPartner) else None
     channel = Channel.PARTNER if isinstance(source, FromPartner) else Channel(source.channel.value)
@@ -210,7 +211,9 @@ async def _register(
                 ReferralProblem.REFERENCE_REUSED,
                 "this reference was already used for a different referral",
             )
-        return ReferralDecision(accepted=True, created=False, referral=view(known.earlier, now))
+        return ReferralDecision(
+            accepted=True, created=False, referral=view(known.earlier, now)
+        ), False
     history = History(
         referee_member_ids=frozenset(referee_identity.member_ids) - {joined_member},
         prior_referrals=tuple(PriorReferral(p.id, p.registered_at, p.voided) for p in known.priors),
@@ -230,7 +233,9 @@ async def _register(
         )
         own = partner_id is not None and any(p.partner_id == partner_id for p in known.priors)
         public, message = _public(decision.reason, policy, locale, own_duplicate=own)
-        return ReferralDecision(accepted=False, created=False, rejection=public, message=message)
+        return ReferralDecision(
+            accepted=False, created=False, rejection=public, message=message
+        ), False
     referral = decision.referral
     assert referrer is not None and code is not None
     values = {
@@ -250,13 +255,13 @@ async def _register(
         "actor": actor.label(),
         "terms": tracking.terms_json(terms),
     }
-    row = await registration.insert_registered(
+    row, queued = await registration.insert_registered(
         conn, values, tracking.registered_message(referral, code)
     )
     if joined_member is not None:
         await tracking.join(conn, [row], joined_member, now)
         row = await queries.lock_referral(conn, row.id)
-    return ReferralDecision(accepted=True, created=True, referral=view(row, now))
+    return ReferralDecision(accepted=True, created=True, referral=view(row, now)), queued
 
 
 async def register_referral(
@@ -275,7 +280,7 @@ async def register_referral(
     now = now or datetime.now(UTC)
     consent = None if body.consent is None else Consent(body.consent.method, body.consent.given_at)
     async with UnitOfWork(engine) as uow:
-        decision = await _register(
+        decision, queued = await _register(
             uow.conn,
             book,
             code_text=body.code,
@@ -290,6 +295,8 @@ async def register_referral(
             now=now,
         )
         await uow.commit()
+    if queued:
+        webhooks.wake(engine)  # the partner is told at once, not at the job's next round
     return decision
 
 
@@ -309,7 +316,7 @@ async def register_signup(
     now = now or datetime.now(UTC)
     consent = Consent(ConsentMethod.SELF_REGISTRATION, min(body.registered_at, now))
     async with UnitOfWork(engine) as uow:
-        decision = await _register(
+        decision, _ = await _register(
             uow.conn,
             book,
             code_text=body.code,
@@ -349,7 +356,7 @@ async def register_guest(
     consent = Consent(ConsentMethod.VERBAL, min(body.accepted_at, now))
     async with UnitOfWork(engine) as uow:
         code = await ensure_code(uow.conn, body.member_id)
-        decision = await _register(
+        decision, _ = await _register(
             uow.conn,
             book,
             code_text=code,
