@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
@@ -168,6 +169,42 @@ def platform_processes(url: str, *, gateway: bool = True) -> Iterator[Parts]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_part(parts: Parts, url: str) -> dict[str, float]:
+    """CPU seconds used so far by each part's process and by PostgreSQL's backends serving the
+    benchmark's database (Linux only; empty elsewhere)."""
+    if not Path("/proc/self/stat").exists():
+        return {}
+    used = {str(p.args[p.args.index("serve") + 1]): _cpu_seconds(p.pid) for p in parts.processes}
+    database = f" {urlsplit(url).path.lstrip('/')} "
+    backends = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if command.startswith("postgres:") and database in command:
+                backends += _cpu_seconds(int(entry.name))
+    used["postgres"] = backends
+    return used
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """CPU milliseconds per request, by part, between two ``cpu_by_part`` readings."""
+    each = {k: (after[k] - before[k]) * 1000 / requests for k in after if k in before}
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in each.items())
+    return f"  CPU per request (ms): {parts}; total {sum(each.values()):.1f}"
 
 
 @dataclass

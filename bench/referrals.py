@@ -29,6 +29,7 @@ from services.common.http import ServiceTokens
 CONCURRENCY = 16
 REFERRERS = 400  # each may bring 20 people in 30 days: enough codes for every request
 DUPLICATE_SHARE = 0.05
+CPU: list[str] = []  # where (a)'s time went, when the machine tells
 
 REGISTER = """
 mutation Refer($input: RegisterReferralInput!) {
@@ -197,7 +198,10 @@ async def measure(url: str, parts: harness.Parts, total: int) -> dict[str, harne
     floor = workload("f1", total, codes, 3)
     runs["c"] = await run_floor(url, keys, floor, "(c) floor: asyncpg insert")
     gateway = workload("gw", total, codes, 4)
+    before = harness.cpu_by_part(parts, url)
     runs["a"] = await run_gateway(parts, keys, gateway, "(a) gateway, registerReferral")
+    if before:
+        CPU.append(harness.cpu_line(before, harness.cpu_by_part(parts, url), total))
     for prefix, work in (("f1", floor), ("gw", gateway)):
         distinct = len({(r.partner, r.reference) for r in work})
         assert await count_referrals(url, prefix) == distinct, prefix
@@ -214,6 +218,7 @@ def main(total: int) -> None:
         f"registerReferral throughput, {CONCURRENCY} partners at once, "
         f"{DUPLICATE_SHARE:.0%} repeated",
         [r.line() for r in runs.values()]
+        + CPU
         + ["after the run: one referral per distinct reference, on both paths"],
         {"(a)/(c) gateway / floor": ratio},
         {"(a)/(c) gateway / floor": 0.25},
