@@ -192,8 +192,13 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
             member_id = uuid.UUID(str(input.member_id))
         except ValueError:
             raise invalid_input("memberId must be a UUID") from None
-        if member_id not in cache:
-            await info.context.identity.member(SYSTEM, member_id)
+        if member_id not in cache or info.context.services.tokens.revocations.member_revoked(
+            str(member_id)
+        ):  # a member erased or merged since is asked of identity again
+            found = await info.context.identity.member(SYSTEM, member_id)
+            if found.status is ic.MemberStatus.ERASED:
+                cache.discard(member_id)
+                return MemberNotFound(message="this member was erased", code="MEMBER_ERASED")
             if len(cache) > 100_000:
                 cache.clear()
             cache.add(member_id)
@@ -306,6 +311,8 @@ class Mutation:
         except ServiceProblem as problem:
             if problem.code in SCOPE_CODES:  # loyalty checks the key's scope again
                 return OutOfScope(code=problem.code, message=problem.message)
+            if problem.code == lc.ProblemCode.MEMBER_ERASED:
+                return MemberNotFound(message=problem.message, code=problem.code)
             if problem.status in (403, 409) or problem.code in (
                 lc.ProblemCode.EVENT_TOO_OLD,
                 lc.ProblemCode.EVENT_IN_FUTURE,

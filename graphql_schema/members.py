@@ -470,4 +470,7 @@ class Mutation:
             )
         except ServiceProblem as problem:
             raise unexpected(problem) from None
+        info.context.services.tokens.revocations.revoked_here(
+            str(erased.member_id), erased.erased_at
+        )
         return Erased(member_id=graphql_id(erased.member_id), erased_at=erased.erased_at)

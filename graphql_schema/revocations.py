@@ -18,7 +18,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ Clock = Callable[[], float]
 WallClock = Callable[[], datetime]
 RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # waits after failed polls, then the last one again
 FIRST_LOAD_TIMEOUT = 5.0
+HELD_HERE = timedelta(minutes=5)  # a revocation made here, until the feed brings it
 
 
 def _utc_now() -> datetime:
@@ -86,27 +87,38 @@ class RevocationFeed:
             if not isinstance(issued, int | float) or issued <= revoked[0]:
                 raise _revoked("this account's sessions were ended; sign in again")
 
+    def member_revoked(self, member_id: str) -> bool:
+        """Whether the member's tokens were revoked lately (erased, or merged into another)."""
+        return member_id in self._members
+
     def api_key_revoked(self, key_id: str) -> bool:
         return key_id in self._api_keys
 
     # ---- following identity ------------------------------------------------------------------
+
+    def revoked_here(self, member_id: str, at: datetime) -> None:
+        """A member's tokens revoked through this gateway are refused here at once, before the
+        feed brings the revocation (it does within ``max_staleness``, or the gateway fails
+        closed)."""
+        self._revoke_member(member_id, at, at + HELD_HERE)
 
     def apply(self, page: ic.RevocationPage) -> None:
         for r in page.revocations:
             if r.kind is ic.RevocationKind.SESSION:
                 self._sessions[r.subject] = r.expires_at
             elif r.kind is ic.RevocationKind.MEMBER:
-                before = self._members.get(r.subject)
-                up_to = float(math.ceil(r.revoked_at.timestamp()))
-                if before is not None:
-                    up_to, expires = max(before[0], up_to), max(before[1], r.expires_at)
-                else:
-                    expires = r.expires_at
-                self._members[r.subject] = (up_to, expires)
+                self._revoke_member(r.subject, r.revoked_at, r.expires_at)
             else:
                 self._api_keys[r.subject] = r.expires_at
         self.cursor = page.cursor
         self._forget_expired()
+
+    def _revoke_member(self, member_id: str, at: datetime, until: datetime) -> None:
+        up_to = float(math.ceil(at.timestamp()))  # ``iat`` is in whole seconds
+        before = self._members.get(member_id)
+        if before is not None:
+            up_to, until = max(before[0], up_to), max(before[1], until)
+        self._members[member_id] = (up_to, until)
 
     def _forget_expired(self) -> None:
         now = self.wall()

@@ -22,7 +22,7 @@ import strawberry
 from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import build, locale_code, parse_uuid, unexpected
 from graphql_schema.context import Info
-from graphql_schema.errors import UserError, invalid_input
+from graphql_schema.errors import UserError, invalid_input, unauthenticated
 from graphql_schema.types import LedgerEntry, Locale, LocalizedText, LocalizedTextInput, NotFound
 from services.common.actor import SYSTEM, ActorKind
 from services.loyalty import contract as lc
@@ -350,6 +350,8 @@ class Mutation:
                 )
             if problem.status in (404, 409):
                 return RewardUnavailable(message=problem.message, code=problem.code)
+            if problem.code == lc.ProblemCode.MEMBER_ERASED:
+                raise unauthenticated("this account was erased") from None
             raise unexpected(problem) from None
         return RewardRedeemed(
             created=redemption.created,

@@ -60,6 +60,7 @@ class ProblemCode(StrEnum):
     VERSION_NOT_NEXT = "VERSION_NOT_NEXT"
     RETROACTIVE = "RETROACTIVE"
     REDUCTION_NOT_ANNOUNCED = "REDUCTION_NOT_ANNOUNCED"
+    MEMBER_ERASED = "MEMBER_ERASED"  # identity erased the member: no earn, redemption, check-in
     TRIGGER_NOT_ALLOWED = "TRIGGER_NOT_ALLOWED"  # outside the partner's API key's scope
     VENUE_NOT_ALLOWED = "VENUE_NOT_ALLOWED"
     REFERRALS_NOT_ALLOWED = "REFERRALS_NOT_ALLOWED"

@@ -42,6 +42,7 @@ members = sa.Table(
     sa.Column("merged_into", UUID(as_uuid=True), nullable=True),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
     sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("erased_at", TS),  # identity erased the member: nothing new is written for them
 )
 
 accounts = sa.Table(

@@ -22,6 +22,7 @@ from services.identity.outbox import relay
 from services.identity.outbox.payloads import preferences_payload
 from services.identity.outbox.queries import add_event
 from services.identity.privacy import queries
+from services.identity.revocations.use_cases import revoke
 
 
 def _now() -> datetime:
@@ -124,6 +125,7 @@ async def erase_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> co
         await queries.delete_identifiers(conn, row.id)
         await queries.erase_member(conn, row.id, now)
         await members.revoke_member_tokens(conn, [row.id, *absorbed], now)
+        await revoke(conn, contract.RevocationKind.MEMBER, [row.id, *absorbed], now)
         await idempotency.forget_member_responses(conn, [row.id, *absorbed])
         await queries.scrub_events(conn, [row.id, *absorbed])
         await audit.record(conn, actor=actor.label(), action="member.erased", subject=str(row.id))

@@ -27,6 +27,7 @@ from services.loyalty.journal.entries import (
     both,
     entry_view,
     ids_for,
+    member_erased,
     now_or,
     points_en,
     points_fr,
@@ -169,6 +170,8 @@ async def _attempt_earn(
         existing = await journal.entry_by_key(conn, source, body.external_id)
         assert existing is not None
         return await _replayed_earn(conn, existing, fingerprint, locale)
+    if context.erased_at is not None:
+        raise member_erased(member)
     _check_time(event_body.occurred_at, now)  # a replay of a recorded earn is always answered
     if rule_set is None:
         raise Problem(

@@ -22,7 +22,7 @@ from services.loyalty.tables import award_lines, journal_entries, lots
 
 _EARN_CONTEXT = sa.text(
     """
-    SELECT m.merged_into, m.version,
+    SELECT m.merged_into, m.version, m.erased_at,
            (SELECT e.id FROM loyalty.journal_entries e
              WHERE e.source = :source AND e.external_id = :external_id) AS existing,
            (SELECT coalesce(max(r.version), 0) FROM loyalty.rule_sets r) AS latest,
@@ -69,6 +69,7 @@ class EarnContext:
 
     merged_into: UUID | None
     version: int
+    erased_at: datetime | None
     existing: UUID | None
     latest_rule_set: int
     balances: Balances | None  # None until the member's accounts exist
@@ -129,6 +130,7 @@ async def earn_context(
     return EarnContext(
         merged_into=row.merged_into,
         version=row.version,
+        erased_at=row.erased_at,
         existing=row.existing,
         latest_rule_set=int(row.latest),
         balances=balances,

@@ -44,6 +44,7 @@ from services.loyalty.experiences.model import InvitationState
 from services.loyalty.experiences.queries import door as queries
 from services.loyalty.experiences.queries import invitations as invitation_queries
 from services.loyalty.experiences.queries import members as member_queries
+from services.loyalty.journal import queries as journal
 from services.loyalty.journal.entries import now_or
 from services.loyalty.referrals import hooks as referrals
 from services.loyalty.rulebook.book import RuleBook
@@ -265,6 +266,12 @@ async def _check_in(
     experience = await invitation_queries.experience(conn, row.experience_id)
     assert experience is not None
     outcome = await _outcome(door, conn, scan, row, experience)
+    if isinstance(outcome, contract.CheckedIn) and await journal.erased(conn, row.member_id):
+        # identity erased the member: their invitation admits no one any more
+        lang = views.lang(door.locale)
+        outcome = contract.Cancelled(
+            message=door_words.fixed("cancelled", lang), invitation_id=row.id
+        )
     if isinstance(outcome, contract.CheckedIn):
         moved = {
             "state": InvitationState.CHECKED_IN.value,

@@ -11,6 +11,7 @@ from services.loyalty import contract
 from services.loyalty.accounts.merges import merge_accounts
 from services.loyalty.experiences import contact_events
 from services.loyalty.identity_events import queries
+from services.loyalty.journal import queries as journal
 from services.loyalty.privacy import erasure
 from services.loyalty.referrals import hooks as referrals
 from services.loyalty.rulebook.book import RuleBook
@@ -33,6 +34,10 @@ async def receive_identity_events(
                 continue
             received += 1
             await contact_events.follow(uow.conn, event)
+            if event.type == "member.erased":
+                await journal.mark_erased(
+                    uow.conn, UUID(event.payload["member_id"]), event.occurred_at
+                )
             if event.type == "members.merged":
                 await merge_accounts(
                     uow.conn,

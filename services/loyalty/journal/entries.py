@@ -12,8 +12,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.problems import Problem
 from services.loyalty import contract, ledger
-from services.loyalty.contract import Locale
+from services.loyalty.contract import Locale, ProblemCode
 from services.loyalty.journal import queries
 
 
@@ -38,6 +39,13 @@ def request_hash(fields: dict[str, Any]) -> str:
     """A fingerprint of a request, so that a key reused for a different request is refused."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def member_erased(member_id: UUID) -> Problem:
+    """Identity erased this member: nothing new is earned, redeemed or checked in for them."""
+    return Problem(
+        ProblemCode.MEMBER_ERASED, "this member was erased", status=410, member_id=str(member_id)
+    )
 
 
 async def prepare_member(conn: AsyncConnection, member_id: UUID) -> tuple[UUID, queries.Balances]:

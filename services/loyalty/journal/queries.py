@@ -53,6 +53,29 @@ async def ensure_member(conn: AsyncConnection, member_id: UUID) -> None:
     )
 
 
+async def mark_erased(conn: AsyncConnection, member_id: UUID, at: datetime) -> None:
+    """Identity erased the member: from now on nothing new is written for them (the version
+    changes, so an earn that read the member before cannot write)."""
+    await conn.execute(
+        insert(members)
+        .values(member_id=member_id, erased_at=at)
+        .on_conflict_do_update(
+            index_elements=[members.c.member_id],
+            set_={
+                "erased_at": sa.func.coalesce(members.c.erased_at, at),
+                "version": members.c.version + 1,
+            },
+        )
+    )
+
+
+async def erased(conn: AsyncConnection, member_id: UUID) -> bool:
+    """Whether the member (or the survivor they were merged into) was erased."""
+    survivor_id = await survivor(conn, member_id)
+    at = await conn.scalar(sa.select(members.c.erased_at).where(members.c.member_id == survivor_id))
+    return at is not None
+
+
 async def lock_accounts(conn: AsyncConnection, member_ids: Iterable[UUID]) -> dict[UUID, Balances]:
     """Lock the members' accounts (in one order, so that two lockers never deadlock)."""
     ids = sorted(set(member_ids))

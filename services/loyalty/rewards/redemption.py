@@ -18,6 +18,7 @@ from services.loyalty.journal.entries import (
     both,
     entry_view,
     ids_for,
+    member_erased,
     now_or,
     points_en,
     points_fr,
@@ -94,6 +95,8 @@ async def redeem_reward(
         member, prepared = await prepare_member(conn, body.member_id)
         external_id = f"{member}:{body.idempotency_key}"
         existing = await journal.entry_by_key(conn, source, external_id)
+        if existing is None and await journal.erased(conn, member):
+            raise member_erased(member)
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise Problem(

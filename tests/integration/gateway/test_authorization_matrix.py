@@ -73,9 +73,7 @@ ALIAS = "probe"
 # Points of view whose cells still differ from the table because of a defect known and filed,
 # not yet fixed: their surprises mark the row as an expected failure (every other view's are
 # still failures). Remove the entry when the defect is fixed.
-KNOWN = {
-    "erased": "issue #12, item 5: an erased member's access token keeps working until it expires",
-}
+KNOWN: dict[str, str] = {}
 
 # Types that hold one member's, venue's or partner's data: each one reachable from a root field
 # must be selected by a row of that root field.

@@ -170,8 +170,11 @@ async def test_a_member_exports_their_data_and_erases_themselves(gateway: Any) -
         "eraseMe"
     ]
     assert erased["memberId"] == member_id and erased["erasedAt"]
-    me = (await gateway.data("{ me { status identifiers { value } } }", token=token))["me"]
-    assert me == {"status": "ERASED", "identifiers": []}
+    refused = await gateway.gql("{ me { status identifiers { value } } }", token=token)
+    assert refused["errors"][0]["extensions"] == {
+        "code": "UNAUTHENTICATED",
+        "reason": "TOKEN_REVOKED",
+    }
     login = (
         await gateway.data(
             """mutation($i: LoginInput!) { login(input: $i) { __typename } }""",

@@ -10,6 +10,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -215,3 +216,57 @@ async def test_a_gateway_that_cannot_follow_the_revocations_fails_closed_until_i
 
     await eventually(open_again)
     assert (await platform.b.client.get("/readyz")).status_code == 200
+
+
+EARN = """mutation Earn($input: RecordEarnEventInput!) { recordEarnEvent(input: $input) {
+  __typename ... on EarnRecorded { created points } ... on UserError { code message } } }"""
+REDEEM = """mutation Redeem($input: RedeemRewardInput!) { redeemReward(input: $input) {
+  __typename ... on UserError { code message } } }"""
+
+
+def ticket(gateway: Gateway, member_id: str) -> dict[str, Any]:
+    return {
+        "input": {
+            "memberId": member_id,
+            "externalId": f"ticket-{uuid.uuid4().hex}",
+            "trigger": "PURCHASE",
+            "occurredAt": datetime.now(UTC).isoformat(),
+            "amount": "40.00",
+            "currency": "EUR",
+            "category": "ticket",
+            "venueId": gateway.demo["staff"][0]["venueId"],
+        }
+    }
+
+
+async def test_an_erased_member_s_tokens_are_refused_everywhere_and_nothing_more_is_earned(
+    platform: Platform,
+) -> None:
+    member_id, email = await register(platform.a)
+    tokens = [(await gateway.login(email))["accessToken"] for gateway in platform.both()]
+    staff = await platform.a.staff_token()
+    for gateway in platform.both():  # each gateway now knows the member
+        earned = await gateway.data(EARN, ticket(gateway, member_id), token=staff)
+        assert earned["recordEarnEvent"]["__typename"] == "EarnRecorded", earned
+    erased = await platform.b.data("mutation { eraseMe { memberId } }", token=tokens[1])
+    assert erased == {"eraseMe": {"memberId": member_id}}
+    # the gateway that erased refuses the member's tokens at once, the other once told
+    assert await error_of(platform.b, tokens[0]) == REVOKED
+    await refused_everywhere(platform, *tokens)
+    reward = platform.a.demo["rewards"][0]["rewardId"]
+    redeem = {"input": {"rewardId": reward, "idempotencyKey": uuid.uuid4().hex}}
+    for gateway in platform.both():
+        body = await gateway.gql(REDEEM, redeem, token=tokens[0])
+        assert body["errors"][0]["extensions"] == REVOKED
+    await platform.a.settle()  # loyalty has received member.erased
+    entries = await platform.a.count(f"loyalty.journal_entries WHERE member_id = '{member_id}'")
+    for gateway in platform.both():
+        refused = await gateway.data(EARN, ticket(gateway, member_id), token=staff)
+        assert refused["recordEarnEvent"] == {
+            "__typename": "MemberNotFound",
+            "code": "MEMBER_ERASED",
+            "message": "this member was erased",
+        }
+    assert await platform.a.count(f"loyalty.journal_entries WHERE member_id = '{member_id}'") == (
+        entries
+    )
