@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
+
+T = TypeVar("T")
+MAX_PARAMETERS = 32_767  # PostgreSQL's protocol: bound parameters in one statement
+
+
+def batches(rows: Sequence[T], per_row: int) -> Iterator[Sequence[T]]:
+    """``rows`` in slices small enough that a statement binding ``per_row`` parameters for
+    each row stays within the protocol's limit; nothing for no rows."""
+    size = max(1, MAX_PARAMETERS // max(1, per_row))
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def async_url(url: str) -> URL:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.db import batches
 from services.loyalty.experiences.tables import experiences, invitation_guests, invitations
 
 Row = sa.Row[Any]
@@ -87,15 +88,15 @@ async def move_counters(
 async def insert_invitations(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert invitations; the codes that were already taken (a collision of random codes) come
     back, and those rows are not inserted."""
-    if not rows:
-        return set()
-    stmt = (
-        insert(invitations)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=[invitations.c.code])
-        .returning(invitations.c.code)
-    )
-    written = set((await conn.scalars(stmt)).all())
+    written: set[str] = set()
+    for batch in batches(rows, len(invitations.c)):
+        stmt = (
+            insert(invitations)
+            .values(list(batch))
+            .on_conflict_do_nothing(index_elements=[invitations.c.code])
+            .returning(invitations.c.code)
+        )
+        written.update((await conn.scalars(stmt)).all())
     return {r["code"] for r in rows} - written
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.db import batches
 from services.loyalty.experiences.tables import issuances, outbox, suppressions
 
 Row = sa.Row[Any]
@@ -54,7 +55,7 @@ async def insert_suppressions(
     experience_id: UUID,
     spared: Sequence[tuple[UUID, int, Sequence[str]]],
 ) -> None:
-    if spared:
+    for batch in batches(spared, len(suppressions.c)):
         await conn.execute(
             suppressions.insert(),
             [
@@ -65,7 +66,7 @@ async def insert_suppressions(
                     "position": position,
                     "reasons": list(reasons),
                 }
-                for member_id, position, reasons in spared
+                for member_id, position, reasons in batch
             ],
         )
 
@@ -77,7 +78,7 @@ async def enqueue(
     at: datetime,
 ) -> None:
     """Write events ``(type, payload, deliver_after)`` for the delivery system."""
-    if events:
+    for batch in batches(events, len(outbox.c)):
         await conn.execute(
             outbox.insert(),
             [
@@ -88,6 +89,6 @@ async def enqueue(
                     "occurred_at": at,
                     "deliver_after": deliver_after,
                 }
-                for kind, payload, deliver_after in events
+                for kind, payload, deliver_after in batch
             ],
         )

@@ -10,13 +10,15 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty.experiences.tables import member_contacts
 from services.loyalty.tables import members
 
 Row = sa.Row[Any]
+IDS = ARRAY(PG_UUID(as_uuid=True))  # a list bound as one array: any number of members
 
 # ---- the projection of contact preferences ---------------------------------------------------
 
@@ -113,7 +115,9 @@ async def mark_merged(
 
 async def contacts(conn: AsyncConnection, member_ids: Sequence[UUID]) -> dict[UUID, Row]:
     rows = await conn.execute(
-        sa.select(member_contacts).where(member_contacts.c.member_id.in_(list(member_ids)))
+        sa.select(member_contacts).where(
+            member_contacts.c.member_id == sa.any_(sa.bindparam("ids", list(member_ids), IDS))
+        )
     )
     return {r.member_id: r for r in rows}
 
