@@ -155,12 +155,19 @@ async def _replayed(door: Door, scan: Scan) -> tuple[Outcome, bool] | None:
         return None
     async with door.engine.connect() as conn:
         row = await queries.settled_scan(conn, scan.device_id, scan.scan_id)
-    if row is None:
-        return None
-    if row.venue_id != door.venue_id:
-        lang = views.lang(door.locale)
-        return contract.WrongVenue(message=door_words.fixed("wrong_venue", lang)), False
-    return OUTCOME.validate_python(row.answer), True
+        if row is None:
+            return None
+        if row.venue_id != door.venue_id:
+            lang = views.lang(door.locale)
+            return contract.WrongVenue(message=door_words.fixed("wrong_venue", lang)), False
+        outcome = OUTCOME.validate_python(row.answer)
+        if isinstance(outcome, contract.CheckedIn) and outcome.points is None:
+            # the log keeps the answer as it was before the attendance earn: its points
+            # are the earn's, once recorded
+            invitation = await invitation_queries.invitation(conn, outcome.invitation_id)
+            if invitation is not None and invitation.earn_points is not None:
+                outcome = outcome.model_copy(update={"points": int(invitation.earn_points)})
+    return outcome, True
 
 
 async def settle(door: Door, scan: Scan) -> tuple[Outcome, bool]:
