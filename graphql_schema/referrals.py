@@ -313,7 +313,7 @@ class Mutation:
             )
         try:
             referee = await info.context.identity.resolve_referee(
-                principal.actor, ic.ResolveReferee(email=input.email, phone=input.phone)
+                principal.actor, build(ic.ResolveReferee, email=input.email, phone=input.phone)
             )
         except ServiceProblem as problem:
             if problem.status in (400, 422):
