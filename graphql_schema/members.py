@@ -435,6 +435,9 @@ class Mutation:
             if problem.status in (404, 409, 410):
                 return MergeRejected(message=problem.message, code=problem.code)
             raise unexpected(problem) from None
+        info.context.services.tokens.revocations.revoked_here(
+            str(merged.absorbed_id), merged.merged_at
+        )
         return MembersMerged(
             merge_id=graphql_id(merged.merge_id),
             survivor_id=graphql_id(merged.survivor_id),

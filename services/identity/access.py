@@ -37,9 +37,10 @@ def acts_for(actor: Actor, *member_ids: UUID | None) -> bool:
 def authorize_member(actor: Actor, requested: UUID, survivor: UUID | None) -> UUID:
     """The member to act on (the survivor of ``requested``), if ``actor`` may act for them.
 
-    A member asking about an id that is not theirs learns nothing, not even whether it exists.
+    A member asking about an id that is not theirs learns nothing, not even whether it exists;
+    a member merged into another acts for no one (their survivor is another member).
     """
-    if not acts_for(actor, requested, survivor):
+    if not acts_for(actor, survivor if survivor is not None else requested):
         raise forbidden("a member may only act for themselves")
     if survivor is None:
         raise member_not_found(requested)

@@ -110,15 +110,6 @@ async def survivor_id(conn: AsyncConnection, member_id: UUID) -> UUID | None:
     return value
 
 
-async def absorbed_password_hashes(conn: AsyncConnection, survivor: UUID) -> list[str]:
-    rows = await conn.execute(
-        sa.select(members.c.password_hash)
-        .where(members.c.merged_into == survivor, members.c.password_hash.is_not(None))
-        .order_by(members.c.id)
-    )
-    return [r.password_hash for r in rows]
-
-
 async def load_member(conn: AsyncConnection, member_id: UUID) -> contract.Member | None:
     row = (await conn.execute(sa.select(members).where(members.c.id == member_id))).first()
     if row is None:

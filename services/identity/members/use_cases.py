@@ -30,6 +30,7 @@ from services.identity.outbox.payloads import preferences_payload
 from services.identity.outbox.queries import add_event
 from services.identity.outcome import Outcome
 from services.identity.referees.use_cases import identifier_hashes
+from services.identity.revocations.use_cases import revoke
 
 _MERGE_ATTEMPTS = 3
 
@@ -298,6 +299,7 @@ async def merge_members(
             moved = await queries.move_identifiers(conn, absorbed.id, survivor.id)
             await queries.move_consents(conn, absorbed.id, survivor.id)
             await queries.revoke_member_tokens(conn, [absorbed.id], now)
+            await revoke(conn, contract.RevocationKind.MEMBER, [absorbed.id], now)
             await queries.absorb(conn, survivor=survivor.id, absorbed=absorbed.id)
             result = await queries.insert_merge(
                 conn,

@@ -105,10 +105,10 @@ async def login(engine: AsyncEngine, settings: Settings, body: contract.Login) -
             member = None if found is None else await members.member_row(conn, found[0])
             if member is not None and member.status is contract.MemberStatus.ACTIVE:
                 subject_id = member.id
+                # only the member's own password: an identifier that moved here in a merge
+                # signs in with the survivor's, never with the duplicate's
                 if member.password_hash is not None:
                     candidates.append(member.password_hash)
-                # a duplicate merged into this member may still sign in with its own password
-                candidates.extend(await members.absorbed_password_hashes(conn, member.id))
         else:
             account = await organisations.account_by_email(conn, email)
             if account is not None:

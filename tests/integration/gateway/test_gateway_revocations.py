@@ -24,7 +24,7 @@ from services.demo import seed_demo
 from services.identity.api import create_app as create_identity
 from services.loyalty.api import create_app as create_loyalty
 from tests.conftest import service_urls
-from tests.integration.gateway.conftest import PASSWORD, REGISTER, SECRET, Gateway
+from tests.integration.gateway.conftest import LOGIN, PASSWORD, REGISTER, SECRET, Gateway
 
 ME = "{ me { id } }"
 REFRESH = """mutation Refresh($input: RefreshSessionInput!) { refreshSession(input: $input) {
@@ -270,3 +270,50 @@ async def test_an_erased_member_s_tokens_are_refused_everywhere_and_nothing_more
     assert await platform.a.count(f"loyalty.journal_entries WHERE member_id = '{member_id}'") == (
         entries
     )
+
+
+SURVIVOR_PASSWORD = "violet lantern quietly"
+ABSORBED_PASSWORD = "copper meadow dances"
+MERGE = """mutation Merge($input: MergeMembersInput!) { mergeMembers(input: $input) {
+  __typename ... on MembersMerged { survivorId absorbedId } ... on UserError { code } } }"""
+
+
+async def login_answer(gateway: Gateway, email: str, password: str) -> dict[str, Any]:
+    variables = {"input": {"email": email, "password": password, "portal": "MEMBER"}}
+    answer: dict[str, Any] = (await gateway.data(LOGIN, variables))["login"]
+    return answer
+
+
+async def test_after_a_merge_the_absorbed_member_s_tokens_and_password_open_nothing(
+    platform: Platform,
+) -> None:
+    survivor_id, survivor_email = await register(platform.a, SURVIVOR_PASSWORD)
+    absorbed_id, absorbed_email = await register(platform.a, ABSORBED_PASSWORD)
+    absorbed_tokens = [
+        (await gateway.login(absorbed_email, ABSORBED_PASSWORD))["accessToken"]
+        for gateway in platform.both()
+    ]
+    survivor_token = (await platform.b.login(survivor_email, SURVIVOR_PASSWORD))["accessToken"]
+    admin = await platform.a.admin_token()
+    merge = {"input": {"survivorId": survivor_id, "absorbedId": absorbed_id, "reason": "twice"}}
+    merged = (await platform.a.data(MERGE, merge, token=admin))["mergeMembers"]
+    assert merged == {
+        "__typename": "MembersMerged",
+        "survivorId": survivor_id,
+        "absorbedId": absorbed_id,
+    }
+    # the gateway that merged refuses the absorbed member's tokens at once, the other once told
+    assert await error_of(platform.a, absorbed_tokens[1]) == REVOKED
+    await refused_everywhere(platform, *absorbed_tokens)
+    for gateway in platform.both():
+        # the absorbed email now names the survivor, who signs in with their own password only
+        assert await login_answer(gateway, absorbed_email, ABSORBED_PASSWORD) == {
+            "__typename": "InvalidCredentials",
+            "code": "INVALID_CREDENTIALS",
+            "message": "wrong email or password",
+        }
+        session = await login_answer(gateway, absorbed_email, SURVIVOR_PASSWORD)
+        assert (session["__typename"], session["subjectId"]) == ("Session", survivor_id)
+        me = await gateway.data("{ me { id identifiers { value } } }", token=survivor_token)
+        assert me["me"]["id"] == survivor_id
+        assert {i["value"] for i in me["me"]["identifiers"]} == {survivor_email, absorbed_email}

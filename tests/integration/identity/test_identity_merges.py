@@ -83,6 +83,35 @@ async def test_the_absorbed_members_email_logs_in_to_the_survivor(identity) -> N
     assert session.json()["subject_id"] == survivor["id"]
 
 
+async def test_the_absorbed_members_own_password_no_longer_signs_in_and_its_id_acts_for_no_one(
+    identity,
+) -> None:
+    survivor = await identity.register()
+    absorbed_email = identity.unique_email()
+    absorbed = await identity.post(
+        "/internal/members", {"email": absorbed_email, "password": "copper meadow dances"}
+    )
+    assert absorbed.status_code == 201, absorbed.text
+    absorbed_id = absorbed.json()["id"]
+    await _merge(identity, survivor["id"], absorbed_id)
+
+    refused = await identity.login(absorbed_email, "copper meadow dances")
+    assert (refused.status_code, refused.json()["code"]) == (401, "INVALID_CREDENTIALS")
+    for requested in (absorbed_id, survivor["id"]):
+        read = await identity.get(
+            f"/internal/members/{requested}", actor=identity.member(absorbed_id)
+        )
+        assert (read.status_code, read.json()["code"]) == (403, "FORBIDDEN")
+    own = await identity.get(
+        f"/internal/members/{absorbed_id}", actor=identity.member(survivor["id"])
+    )
+    assert (own.status_code, own.json()["id"]) == (200, survivor["id"])
+    feed = (await identity.get("/internal/revocations", actor=None)).json()["revocations"]
+    assert [(r["kind"], r["subject"]) for r in feed if r["subject"] == absorbed_id] == [
+        ("member", absorbed_id)
+    ]
+
+
 async def test_a_chain_of_merges_resolves_every_absorbed_id_to_the_final_survivor(
     identity,
 ) -> None:
