@@ -111,6 +111,20 @@ EARNING = [
         sends(_by_email),
     ),
     Row(
+        "recordEarnEvent (for the erased member)",
+        EARN,
+        row(
+            DENIED,
+            staff=Typed("MemberNotFound", "MEMBER_ERASED"),
+            admin=Typed("MemberNotFound", "MEMBER_ERASED"),
+            other_staff=Typed("MemberNotFound", "MEMBER_ERASED"),
+            partner=Typed("MemberNotFound", "MEMBER_ERASED"),
+            other_partner=Typed("MemberNotFound", "MEMBER_ERASED"),
+            out_of_scope=Typed("OutOfScope", "TRIGGER_NOT_ALLOWED"),
+        ),
+        sends(lambda w, v: {"i": ticket(w.erased.id, w.venue)}),
+    ),
+    Row(
         "reverseEarnEvent",
         REVERSE,
         row(

@@ -1,13 +1,14 @@
 """The authorization matrix: every operation of the public schema, tried by every point of view,
-by the root field and under an alias, and along the nested paths that reach a member's or a
-partner's data; zero unexpected allows and zero unexpected denies.
+by the root field, under an alias and in a named fragment, and along the nested paths that
+reach a member's or a partner's data; zero unexpected allows and zero unexpected denies.
 
 How to read the table (``authorization_reads``, ``authorization_accounts`` and
 ``authorization_programme``): each ``Row`` names a root field of ``Query`` or ``Mutation`` (or
 that field and the nested path it reaches, e.g. ``registerMember.member.account``), gives the
-document (``@`` marks the root field: the matrix runs it as is, then as ``probe: field``), what
-each point of view sends (prepared afresh for each cell that changes state: a new earn, a new
-invitation, a new key ...), and the expected outcome per point of view:
+document (``@`` marks the root field: the matrix runs it as is, as ``probe: field``, and with
+its selection in a named fragment on the root type), what each point of view sends (prepared
+afresh for each cell that changes state: a new earn, a new invitation, a new key ...), and the
+expected outcome per point of view:
 
 ================  ==========================================================================
 anonymous         no credentials
@@ -69,11 +70,6 @@ from tests.integration.gateway.authorization_world import VIEWS, World, build, s
 ROWS: list[Row] = [*READS, *ACCOUNTS, *PROGRAMME]
 SCHEMA_FILE = Path(__file__).parents[3] / "graphql_schema" / "schema.graphql"
 ALIAS = "probe"
-
-# Points of view whose cells still differ from the table because of a defect known and filed,
-# not yet fixed: their surprises mark the row as an expected failure (every other view's are
-# still failures). Remove the entry when the defect is fixed.
-KNOWN: dict[str, str] = {}
 
 # Types that hold one member's, venue's or partner's data: each one reachable from a root field
 # must be selected by a row of that root field.
@@ -222,11 +218,25 @@ def _meets(cell: Cell, expected: Expected, body: dict[str, Any], key: str) -> bo
     return True
 
 
-async def _run(world: World, r: Row, view: str, alias: bool) -> str | None:
+def _in_a_fragment(document: str) -> str:
+    """The document with its selection moved into a named fragment on the root type, aliased."""
+    head, _, body = document.replace("@", f"{ALIAS}: ").partition("{")
+    root = "Mutation" if head.lstrip().startswith("mutation") else "Query"
+    return f"{head}{{ ...Probe }}\nfragment Probe on {root} {{{body}"
+
+
+VARIANTS: dict[str, Callable[[str], str]] = {
+    "": lambda document: document.replace("@", ""),
+    " (aliased)": lambda document: document.replace("@", f"{ALIAS}: "),
+    " (in a fragment)": _in_a_fragment,
+}
+
+
+async def _run(world: World, r: Row, view: str, variant: str) -> str | None:
     """Run one cell; a description of the surprise, or ``None`` if it went as expected."""
     prepared: Prepared = await r.prepare(world, view)
-    document = r.document.replace("@", f"{ALIAS}: " if alias else "")
-    key = ALIAS if alias else r.field
+    document = VARIANTS[variant](r.document)
+    key = ALIAS if variant else r.field
     credentials = prepared.credentials or world.credentials(view)
     body = await world.gateway.gql(document, prepared.variables, **credentials)
     expected = r.expect[view]
@@ -241,15 +251,10 @@ async def _run(world: World, r: Row, view: str, alias: bool) -> str | None:
 
 @pytest.mark.parametrize("r", ROWS, ids=[r.name for r in ROWS])
 async def test_each_point_of_view_gets_exactly_what_the_table_says(world: World, r: Row) -> None:
-    surprises: dict[str, list[str]] = {}
+    surprises = []
     for view in VIEWS:
-        for alias in (False, True):
-            found = await _run(world, r, view, alias)
+        for variant in VARIANTS:
+            found = await _run(world, r, view, variant)
             if found is not None:
-                cell = f"{r.name} as {view}{' (aliased)' if alias else ''}: {found}"
-                surprises.setdefault(view, []).append(cell)
-    unexpected = [s for view, found in surprises.items() if view not in KNOWN for s in found]
-    assert unexpected == [], "\n".join(unexpected)
-    known = [s for view, found in surprises.items() if view in KNOWN for s in found]
-    if known:
-        pytest.xfail(f"{len(known)} cells: " + "; ".join(KNOWN[v] for v in surprises))
+                surprises.append(f"{r.name} as {view}{variant}: {found}")
+    assert surprises == [], "\n".join(surprises)
