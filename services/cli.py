@@ -431,6 +431,22 @@ def demo_printout(credentials: dict[str, Any], *, graphiql: str | None) -> str:
             ]
         ),
     ]
+    if credentials.get("experiences"):
+        lines.append(
+            "Exclusive experience (staff of its venue issue invitations and check guests in"
+            " at /door; members see theirs in me { invitations }):"
+        )
+        lines += table(
+            [
+                (
+                    e["title"],
+                    f"at {e['venueName']}, starts {e['startsAt']}",
+                    f"{e['invitations']} invited, accepted by {', '.join(e['accepted']) or 'nobody yet'}",
+                    f"experience {e['experienceId']}",
+                )
+                for e in credentials["experiences"]
+            ]
+        )
     if graphiql:
         lines.append(f"GraphiQL: {graphiql}  (headers go in its Headers tab)")
     return "\n".join(lines)

@@ -47,10 +47,13 @@ async def seed_demo(engine: AsyncEngine, *, data_dir: Path | None = None) -> dic
     replaces the key)."""
     from services.identity.seed import MEMBERS, PARTNER_NAME, VENUES, seed_demo_identity
     from services.loyalty.seed import demo_ids, seed_demo_loyalty
+    from services.loyalty.seed_experience import seed_demo_experience
 
     credentials = await seed_demo_identity(engine, api_key=False)
     member_ids, venue_ids = demo_ids(credentials)
     await seed_demo_loyalty(engine, member_ids=member_ids, venue_ids=venue_ids)
+    await _tell_loyalty(engine)
+    experience = await seed_demo_experience(engine, member_ids=member_ids, venue_ids=venue_ids)
 
     names = {m.email: m.display_name for m in MEMBERS}
     for member in credentials["members"]:
@@ -66,7 +69,34 @@ async def seed_demo(engine: AsyncEngine, *, data_dir: Path | None = None) -> dic
     if data_dir is not None:
         partner["apiKeyFile"] = str(data_dir / KEY_FILE)
     credentials["rewards"] = await _rewards(engine)
+    if experience is not None:
+        by_id = {m["memberId"]: m["displayName"] for m in credentials["members"]}
+        venue = {s["venueId"]: s["venueName"] for s in credentials["staff"]}
+        experience["venueName"] = venue.get(experience["venueId"], "")
+        experience["accepted"] = [by_id.get(m, m) for m in experience.pop("acceptedMemberIds")]
+        credentials["experiences"] = [experience]
     return credentials
+
+
+async def _tell_loyalty(engine: AsyncEngine) -> None:
+    """Identity's events not yet relayed (the demo members' contact preferences) told to
+    loyalty now, so that the demo's invitations follow the members' consents; loyalty records
+    each event once, so the relay's own delivery later changes nothing."""
+    from services.identity.outbox.queries import pending_events
+    from services.loyalty.contract import EventBatch, IdentityEvent
+    from services.loyalty.identity_events.use_cases import receive_identity_events
+
+    async with engine.connect() as conn:
+        rows = await pending_events(conn, 1000)
+        await conn.rollback()  # nothing marked: the relay delivers them as ever
+    events = [
+        IdentityEvent(
+            event_id=r.event_id, type=r.type, occurred_at=r.occurred_at, payload=r.payload
+        )
+        for r in rows
+    ]
+    if events:
+        await receive_identity_events(engine, EventBatch(events=events))
 
 
 async def demo_partner_key(engine: AsyncEngine, partner_id: UUID, kept_in: Path | None) -> DemoKey:

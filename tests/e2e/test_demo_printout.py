@@ -93,6 +93,50 @@ def test_serve_prints_how_each_role_signs_in_and_every_credential_and_id_works(
     refused = gql(url, "{ rewards { id } }", x_api_key=api_key[:-1] + "x")
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
+    assert (
+        "Exclusive experience (staff of its venue issue invitations and check guests in at"
+        " /door; members see theirs in me { invitations }):" in output
+    )
+    [(title, venue_name, starts_at, invited, accepted, experience_id)] = re.findall(
+        rf"^  (.+?)  at (.+?), starts (\S+)  (\d+) invited, accepted by (.+?)"
+        rf"  experience ({UUID})$",
+        output,
+        re.M,
+    )
+    assert (title, invited, accepted) == ("Open rehearsal with the orchestra", "3", "Inès Moreau")
+    venues = {
+        name: (email, password, venue)
+        for name, email, password, venue in re.findall(
+            rf"^  (.+?)\s+(\S+@\S+) / (\S+)\s+venue ({UUID})$", output, re.M
+        )
+    }
+    staff_email, staff_password, venue_id = venues[venue_name]
+    staff_token = login(url, staff_email, staff_password, "STAFF")["accessToken"]
+    seen = gql(
+        url,
+        "query($id: ID!) { experience(id: $id) { id title venueId startsAt seats seatsTaken } }",
+        {"id": experience_id},
+        authorization=f"Bearer {staff_token}",
+    )
+    assert seen["data"]["experience"] == {
+        "id": experience_id,
+        "title": title,
+        "venueId": venue_id,
+        "startsAt": starts_at,
+        "seats": 20,
+        "seatsTaken": 2,  # Inès and her guest
+    }
+    invitations = "{ me { invitations { state guestSeats experience { id } door { code } } } }"
+    for email, password, _member_id in members:
+        token = login(url, email, password)["accessToken"]
+        [mine] = gql(url, invitations, authorization=f"Bearer {token}")["data"]["me"]["invitations"]
+        assert mine["experience"]["id"] == experience_id
+        if email == "ines.moreau@example.org":
+            assert (mine["state"], mine["guestSeats"]) == ("ACCEPTED", 1)
+            assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", mine["door"]["code"])
+        else:
+            assert (mine["state"], mine["guestSeats"], mine["door"]) == ("OFFERED", 0, None)
+
 
 def seed_demo(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
