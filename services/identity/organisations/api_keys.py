@@ -18,6 +18,7 @@ from services.identity.access import require_admin
 from services.identity.contract import ProblemCode
 from services.identity.organisations import queries
 from services.identity.outcome import Outcome
+from services.identity.revocations.use_cases import revoke
 
 
 async def issue_api_key(
@@ -116,12 +117,14 @@ async def set_scope(
 async def revoke_api_key(engine: AsyncEngine, actor: Actor, key_id: UUID) -> contract.ApiKey:
     """Revoke a partner API key; revoking it again changes nothing."""
     require_admin(actor)
+    now = datetime.now(UTC)
     async with UnitOfWork(engine) as uow:
-        revoked = await queries.revoke_api_key(uow.conn, key_id, datetime.now(UTC))
+        revoked = await queries.revoke_api_key(uow.conn, key_id, now)
         if revoked is None:
             raise NotFound(ProblemCode.API_KEY_NOT_FOUND, "no such API key", key_id=str(key_id))
         key, changed = revoked
-        if changed:
+        if changed:  # gateways stop taking it from memory as soon as they are told
+            await revoke(uow.conn, contract.RevocationKind.API_KEY, [key_id], now)
             await audit.record(
                 uow.conn, actor=actor.label(), action="api_key.revoked", subject=str(key_id)
             )

@@ -317,3 +317,49 @@ async def test_after_a_merge_the_absorbed_member_s_tokens_and_password_open_noth
         me = await gateway.data("{ me { id identifiers { value } } }", token=survivor_token)
         assert me["me"]["id"] == survivor_id
         assert {i["value"] for i in me["me"]["identifiers"]} == {survivor_email, absorbed_email}
+
+
+PARTNER = """mutation($i: CreatePartnerInput!) { createPartner(input: $i) { partner { id } } }"""
+ISSUE = """mutation($i: IssuePartnerApiKeyInput!) { issuePartnerApiKey(input: $i) {
+  ... on ApiKeyIssued { secret key { id } } } }"""
+REVOKE = """mutation($i: RevokePartnerApiKeyInput!) { revokePartnerApiKey(input: $i) {
+  __typename } }"""
+PUBLIC = "{ rewardRules { version } }"  # a partner's key authenticates the caller
+
+
+async def test_a_partner_key_revoked_through_one_gateway_is_refused_by_the_other_at_once(
+    platform: Platform,
+) -> None:
+    admin = await platform.a.admin_token()
+    name = f"Partner {uuid.uuid4().hex[:8]}"
+    partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
+        "partner"
+    ]
+    issued = (await platform.a.data(ISSUE, {"i": {"partnerId": partner["id"]}}, token=admin))[
+        "issuePartnerApiKey"
+    ]
+    key = {"x-api-key": issued["secret"]}
+    for gateway in platform.both():  # each gateway now remembers the key as valid
+        for _ in range(2):
+            assert "errors" not in await gateway.gql(PUBLIC, headers=key)
+    revoked = await platform.a.data(REVOKE, {"i": {"keyId": issued["key"]["id"]}}, token=admin)
+    assert revoked == {"revokePartnerApiKey": {"__typename": "ApiKeyRevoked"}}
+
+    async def refused_by_the_other() -> bool:
+        body = await platform.b.gql(PUBLIC, headers=key)
+        return "errors" in body
+
+    await eventually(refused_by_the_other)  # within the bound, far below the cache's 30 s
+    for gateway in platform.both():
+        body = await gateway.gql(PUBLIC, headers=key)
+        assert body == {
+            "data": None,
+            "errors": [
+                {
+                    "message": "the API key is not valid",
+                    "locations": [{"line": 1, "column": 3}],
+                    "path": ["rewardRules"],
+                    "extensions": {"code": "UNAUTHENTICATED"},
+                }
+            ],
+        }

@@ -23,6 +23,7 @@ from graphql_schema.errors import ApiError
 from graphql_schema.revocations import RevocationFeed
 from services.common.actor import ActorKind
 from services.common.http import ServiceTokens
+from services.identity import contract as ic
 from services.identity import tokens
 
 SECRET = "unit-tests-service-secret-0123456789"
@@ -246,3 +247,38 @@ async def test_through_the_api_bad_tokens_and_keys_get_unauthenticated(
         assert partner["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         staff = await gateway.post("{ me { id } }", token=services.token(uuid.uuid4(), "staff"))
         assert staff["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_key_the_revocations_name_is_asked_of_identity_again_and_refused(
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
+) -> None:
+    keys = ApiKeys(identity, feed, clock=clock)
+    await keys.verify(services.GOOD_API_KEY)
+    await keys.verify(services.GOOD_API_KEY)
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 1  # remembered
+    at = datetime.now(UTC)
+    services.revocations.append(
+        ic.Revocation(
+            id=1,
+            kind=ic.RevocationKind.API_KEY,
+            subject=str(services.KEY_ID),
+            revoked_at=at,
+            expires_at=at + timedelta(hours=1),
+        )
+    )
+    await feed.poll()
+
+    def revoked(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/internal/api-keys/verify":
+            return services.problem(401, "API_KEY_INVALID", "the API key is not valid")
+        return None
+
+    services.overrides.append(revoked)
+    with pytest.raises(ApiError) as caught:
+        await keys.verify(services.GOOD_API_KEY)
+    assert (caught.value.code, caught.value.message) == (
+        "UNAUTHENTICATED",
+        "the API key is not valid",
+    )
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+    assert not keys._valid
