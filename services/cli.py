@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from services.common.db import create_engine
+from services.common.kept_secrets import kept_secret
 from services.common.logs import configure_logging
 from services.common.migrate import upgrade_all
 from services.common.roles import (
@@ -55,9 +56,15 @@ class Databases:
     runtime: RuntimeUrls
     passwords: dict[str, str | None]
     role_prefix: str
+    key_encryption_secret: str | None  # seals identity's signing keys; None: none configured
 
     def migrate(self) -> None:
-        upgrade_all(self.migration, role_prefix=self.role_prefix, app_passwords=self.passwords)
+        upgrade_all(
+            self.migration,
+            role_prefix=self.role_prefix,
+            app_passwords=self.passwords,
+            key_encryption_secret=self.key_encryption_secret,
+        )
 
 
 @contextmanager
@@ -65,8 +72,10 @@ def database(settings: Settings) -> Iterator[Databases]:
     """The configured PostgreSQL, or the embedded one in the local data folder while the block
     runs: SIGTERM and SIGINT end the block cleanly, and the embedded server stops on the way out
     (unless another process still uses it). On the embedded one, the services connect as their
-    runtime roles, whose passwords are kept in the data folder."""
+    runtime roles, whose passwords are kept in the data folder (and so is the secret that seals
+    identity's signing keys, unless one is configured)."""
     prefix = settings.database_role_prefix
+    configured_kek = settings.key_encryption_secret_value()
     with _stop_on_signals():
         if settings.database_url is not None:
             loyalty = settings.database_url.get_secret_value()
@@ -78,6 +87,7 @@ def database(settings: Settings) -> Iterator[Databases]:
                 runtime,
                 passwords_from_urls(runtime, prefix=prefix),
                 prefix,
+                configured_kek,
             )
             return
         from services.common.embedded import embedded_postgres
@@ -88,7 +98,13 @@ def database(settings: Settings) -> Iterator[Databases]:
         )
         with embedded_postgres(settings.data_dir) as url:
             passwords = embedded_role_passwords(settings.data_dir)
-            yield Databases(url, runtime_urls(url, passwords, prefix=prefix), passwords, prefix)
+            yield Databases(
+                url,
+                runtime_urls(url, passwords, prefix=prefix),
+                passwords,
+                prefix,
+                configured_kek or kept_secret(settings.data_dir),
+            )
 
 
 #: Exit status after a clean stop: SIGTERM is an ordinary request to stop; SIGINT (Ctrl+C)
@@ -134,6 +150,18 @@ def _require_secret(settings: Settings) -> str:
     return settings.service_secret.get_secret_value()
 
 
+def _require_key_encryption_secret(db: Databases) -> str:
+    if db.key_encryption_secret is None:
+        typer.echo(
+            "LOYALTY_KEY_ENCRYPTION_SECRET (or LOYALTY_SERVICE_SECRET), at least 32 bytes, must "
+            "be set with an external database: it seals the keys that sign access tokens, so it "
+            "must stay the same from one start to the next.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    return db.key_encryption_secret
+
+
 def _settings() -> Settings:
     """The settings, or a clear message and exit status 2 when the environment is not valid."""
     try:
@@ -167,7 +195,12 @@ def _run(app: Any, host: str, port: int) -> None:
     )
 
 
-def single_process_app(settings: Settings, urls: RuntimeUrls, service_secret: str) -> Starlette:
+def single_process_app(
+    settings: Settings,
+    urls: RuntimeUrls,
+    service_secret: str,
+    key_encryption_secret: str | None = None,
+) -> Starlette:
     """Identity, loyalty and the gateway in one process: the gateway reaches the services with the
     same typed clients, over httpx's ASGI transport instead of sockets. Each service connects as
     its own runtime role (``urls``)."""
@@ -186,6 +219,7 @@ def single_process_app(settings: Settings, urls: RuntimeUrls, service_secret: st
         service_secret=service_secret,
         loyalty_url="http://loyalty",
         loyalty_transport=httpx.ASGITransport(app=loyalty_app),
+        key_encryption_secret=key_encryption_secret,
     )
     gateway_app = create_gateway(
         settings,
@@ -235,12 +269,13 @@ def serve(
             else secrets.token_urlsafe(32)
         )
         with database(settings) as db:
+            kek = _require_key_encryption_secret(db)
             if migrate:
                 db.migrate()
             if seed:
                 credentials = asyncio.run(_seed(db.migration, settings.data_dir))
                 typer.echo(demo_printout(credentials, graphiql=_graphiql(settings, host, port)))
-            _run(single_process_app(settings, db.runtime, secret), host, port)
+            _run(single_process_app(settings, db.runtime, secret, kek), host, port)
         return
 
     secret = _require_secret(settings)
@@ -273,12 +308,14 @@ def _service_app(
                 db.migration,
                 role_prefix=db.role_prefix,
                 app_password=db.passwords.get("identity"),
+                key_encryption_secret=db.key_encryption_secret,
             )
         return create_identity(
             settings,
             database_url=db.runtime.identity,
             service_secret=secret,
             loyalty_url=loyalty_url or settings.loyalty_url,
+            key_encryption_secret=db.key_encryption_secret,
         )
     from services.loyalty.api import create_app as create_loyalty
 

@@ -24,7 +24,9 @@ SERVICES = ("identity", "loyalty")
 MIGRATIONS_ROOT = Path(migrations.__file__).parent
 
 
-def alembic_config(service: str, url: str, role: str | None = None) -> Config:
+def alembic_config(
+    service: str, url: str, role: str | None = None, key_encryption_secret: str | None = None
+) -> Config:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")
     config = Config()
@@ -32,6 +34,8 @@ def alembic_config(service: str, url: str, role: str | None = None) -> Config:
     config.attributes["database_url"] = url
     config.attributes["schema"] = service
     config.attributes["role"] = role
+    if key_encryption_secret is not None:  # identity seals its signing keys with it
+        config.attributes["key_encryption_secret"] = key_encryption_secret
     return config
 
 
@@ -42,17 +46,22 @@ def upgrade(
     *,
     role_prefix: str = "",
     app_password: str | None = None,
+    key_encryption_secret: str | None = None,
 ) -> None:
     """Set the service's roles up (when ``url`` may create roles), migrate as its owner, then
     apply the runtime role's rights."""
     roles = service_roles(service, role_prefix)
     asyncio.run(_prepare(url, roles, app_password))
-    command.upgrade(alembic_config(service, url, roles.owner), revision)
+    command.upgrade(alembic_config(service, url, roles.owner, key_encryption_secret), revision)
     asyncio.run(_grant(url, roles))
 
 
 def upgrade_all(
-    url: str, *, role_prefix: str = "", app_passwords: Mapping[str, str | None] | None = None
+    url: str,
+    *,
+    role_prefix: str = "",
+    app_passwords: Mapping[str, str | None] | None = None,
+    key_encryption_secret: str | None = None,
 ) -> None:
     for service in SERVICES:
         upgrade(
@@ -60,6 +69,7 @@ def upgrade_all(
             url,
             role_prefix=role_prefix,
             app_password=(app_passwords or {}).get(service),
+            key_encryption_secret=key_encryption_secret,
         )
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The internal service secret signs HS256 tokens: RFC 7518 asks for a key of at least the
@@ -14,12 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_SERVICE_SECRET_BYTES = 32
 
 
-def check_service_secret(secret: str) -> str:
+def check_service_secret(secret: str, name: str = "service secret") -> str:
     """``secret`` if it is long enough to sign HS256 tokens, else ``ValueError``."""
     size = len(secret.encode())
     if size < MIN_SERVICE_SECRET_BYTES:
         raise ValueError(
-            f"the service secret must be at least {MIN_SERVICE_SECRET_BYTES} bytes (it has "
+            f"the {name} must be at least {MIN_SERVICE_SECRET_BYTES} bytes (it has "
             f"{size}); generate one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     database_role_prefix: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,30}$|^$")
     data_dir: Path = Path(".pgdata")
     service_secret: SecretStr | None = None
+    # seals identity's signing keys at rest (HKDF, then AES-256-GCM); default: the service secret
+    key_encryption_secret: SecretStr | None = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
 
     # identity
@@ -80,11 +82,11 @@ class Settings(BaseSettings):
     revocation_max_staleness_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
 
-    @field_validator("service_secret")
+    @field_validator("service_secret", "key_encryption_secret")
     @classmethod
-    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+    def _strong_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None:
-            check_service_secret(value.get_secret_value())
+            check_service_secret(value.get_secret_value(), str(info.field_name).replace("_", " "))
         return value
 
     @model_validator(mode="after")
@@ -95,6 +97,11 @@ class Settings(BaseSettings):
                 "revocation_max_staleness_seconds must be more than twice revocation_poll_seconds"
             )
         return self
+
+    def key_encryption_secret_value(self) -> str | None:
+        """The secret that identity's signing keys are sealed with, when one is configured."""
+        chosen = self.key_encryption_secret or self.service_secret
+        return None if chosen is None else chosen.get_secret_value()
 
     @property
     def is_development(self) -> bool:

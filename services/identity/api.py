@@ -27,7 +27,8 @@ from services.identity.referees.routes import routes as referee_routes
 from services.identity.revocations.listener import Signal, listen
 from services.identity.revocations.routes import routes as revocation_routes
 from services.identity.sessions.routes import routes as session_routes
-from services.identity.sessions.signing_keys import signing_key
+from services.identity.sessions.sealing import derive_kek
+from services.identity.sessions.signing_keys import open_signing_key
 
 AUDIENCE = "identity"
 
@@ -39,8 +40,18 @@ def create_app(
     service_secret: str,
     loyalty_url: str | None = None,
     loyalty_transport: httpx.AsyncBaseTransport | None = None,
+    key_encryption_secret: str | None = None,
 ) -> Starlette:
-    """The identity service. With ``loyalty_url`` it also runs the outbox relay to loyalty."""
+    """The identity service. With ``loyalty_url`` it also runs the outbox relay to loyalty.
+
+    Signing keys are sealed under a key derived from ``key_encryption_secret``, else the
+    setting ``LOYALTY_KEY_ENCRYPTION_SECRET``, else the service secret; the service does not
+    start when that key does not open the active signing key."""
+    configured = settings.key_encryption_secret
+    kek = derive_kek(
+        key_encryption_secret
+        or (configured.get_secret_value() if configured is not None else service_secret)
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,7 +63,7 @@ def create_app(
         app.state.revocation_signal = signal = Signal()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
-            await signing_key(engine)
+            await open_signing_key(engine, kek)
             listener = asyncio.create_task(
                 listen(database_url, signal), name="identity-revocations-listener"
             )

@@ -222,7 +222,8 @@ signing_keys = sa.Table(
     "signing_keys",
     metadata,
     sa.Column("kid", sa.Text, primary_key=True),
-    sa.Column("private_key_pem", sa.Text, nullable=False),
+    # sealed under the key-encryption key (sessions/sealing.py), never in clear
+    sa.Column("private_key_sealed", sa.LargeBinary, nullable=False),
     sa.Column("public_jwk", JSONB, nullable=False),
     sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),

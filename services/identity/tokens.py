@@ -76,6 +76,28 @@ class SigningKey:
             raise ValueError("the stored signing key is not an Ed25519 key")
         return cls(kid=kid, private_key=key, public_jwk=dict(public_jwk))
 
+    @classmethod
+    def from_private_bytes(cls, kid: str, raw: bytes, public_jwk: Mapping[str, str]) -> SigningKey:
+        """The key from its raw 32-byte private half; ``ValueError`` if it is not the key that
+        ``public_jwk`` publishes."""
+        key = Ed25519PrivateKey.from_private_bytes(raw)
+        x = _b64url(
+            key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        )
+        if x != public_jwk.get("x"):
+            raise ValueError(f"the private key of {kid} does not match its public key")
+        return cls(kid=kid, private_key=key, public_jwk=dict(public_jwk))
+
+    def private_bytes(self) -> bytes:
+        """The raw 32-byte private half (to be sealed before it is stored)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
     def private_pem(self) -> str:
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,

@@ -75,7 +75,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "id partner_id label prefix secret_hash idempotency_key created_at revoked_at "
         "allowed_triggers allowed_venue_ids may_register_referrals scope_updated_at",
     ),
-    "identity.signing_keys": _all(_N, "kid private_key_pem public_jwk created_at active"),
+    "identity.signing_keys": _all(_N, "kid private_key_sealed public_jwk created_at active"),
     "identity.identifier_keys": _all(_N, "id key created_at"),
     # ---- loyalty -----------------------------------------------------------------------------
     "loyalty.inbox": {**_all(_R, "event_id type occurred_at received_at"), "payload": _P},

@@ -30,7 +30,7 @@ class RefreshTokenRow:
 @dataclass(frozen=True, slots=True)
 class SigningKeyRow:
     kid: str
-    private_key_pem: str
+    private_key_sealed: bytes
     public_jwk: dict[str, str]
 
 
@@ -165,19 +165,26 @@ async def active_signing_key(conn: AsyncConnection) -> SigningKeyRow | None:
     if row is None:
         return None
     return SigningKeyRow(
-        kid=row.kid, private_key_pem=row.private_key_pem, public_jwk=dict(row.public_jwk)
+        kid=row.kid,
+        private_key_sealed=bytes(row.private_key_sealed),
+        public_jwk=dict(row.public_jwk),
     )
 
 
 async def insert_signing_key(
-    conn: AsyncConnection, *, kid: str, private_key_pem: str, public_jwk: dict[str, str]
+    conn: AsyncConnection, *, kid: str, private_key_sealed: bytes, public_jwk: dict[str, str]
 ) -> None:
     """Insert an active key unless another replica got there first (at most one is active)."""
     await conn.execute(
         insert(signing_keys)
-        .values(kid=kid, private_key_pem=private_key_pem, public_jwk=public_jwk, active=True)
+        .values(kid=kid, private_key_sealed=private_key_sealed, public_jwk=public_jwk, active=True)
         .on_conflict_do_nothing()
     )
+
+
+async def retire_signing_keys(conn: AsyncConnection) -> None:
+    """No key is active any more (their public halves stay published)."""
+    await conn.execute(signing_keys.update().where(signing_keys.c.active).values(active=False))
 
 
 async def public_jwks(conn: AsyncConnection) -> list[dict[str, str]]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.identity import tokens as identity_tokens
+from services.identity.sessions import sealing
 from services.identity.sessions import signing_keys as identity_signing_keys
 
 ME = """
@@ -138,7 +140,8 @@ def _tamper(token: str) -> str:
 async def test_expired_tampered_and_wrongly_signed_tokens_are_refused(gateway: Any) -> None:
     member_id, email = await gateway.register()
     good = await gateway.token(email)
-    key = await identity_signing_keys.signing_key(gateway.engine)
+    kek = sealing.derive_kek(os.environ["LOYALTY_KEY_ENCRYPTION_SECRET"])
+    key = await identity_signing_keys.signing_key(gateway.engine, kek)
     expired = identity_tokens.issue_access_token(
         key,
         issuer="loyalty-identity",

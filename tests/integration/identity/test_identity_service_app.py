@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from services.identity.contract import EventType
 from services.identity.organisations import use_cases as organisations
 from services.identity.outbox import queries as outbox_queries
 from services.identity.seed import seed_demo_identity
-from services.identity.sessions import signing_keys
+from services.identity.sessions import sealing, signing_keys
 from services.identity.tables import metadata
 
 
@@ -67,7 +68,8 @@ async def test_the_public_keys_and_health_need_no_credential(identity) -> None:
 
 async def test_replicas_starting_together_share_one_signing_key(database_url: str) -> None:
     engines = [create_engine(database_url, pool_size=1) for _ in range(4)]
-    columns = "kid, private_key_pem, public_jwk, created_at, active"
+    columns = "kid, private_key_sealed, public_jwk, created_at, active"
+    kek = sealing.derive_kek(os.environ["LOYALTY_KEY_ENCRYPTION_SECRET"])
     async with engines[0].begin() as conn:  # set the session's key aside, restored below
         saved = (await conn.execute(sa.text(f"SELECT {columns} FROM identity.signing_keys"))).all()
         await conn.execute(sa.text("DELETE FROM identity.signing_keys"))
@@ -75,7 +77,7 @@ async def test_replicas_starting_together_share_one_signing_key(database_url: st
     try:
 
         async def start(engine):
-            key = await signing_keys.signing_key(engine)
+            key = await signing_keys.signing_key(engine, kek)
             signing_keys._SIGNING_KEYS.clear()  # as if each were its own process
             return key.kid
 
@@ -91,7 +93,7 @@ async def test_replicas_starting_together_share_one_signing_key(database_url: st
                 await conn.execute(
                     sa.text(
                         f"INSERT INTO identity.signing_keys ({columns}) VALUES "
-                        "(:kid, :private_key_pem, CAST(:public_jwk AS jsonb), :created_at, :active)"
+                        "(:kid, :private_key_sealed, CAST(:public_jwk AS jsonb), :created_at, :active)"
                     ),
                     {**row._asdict(), "public_jwk": json.dumps(row.public_jwk)},
                 )
