@@ -37,6 +37,7 @@ PURE_MODULES = [
     "services/loyalty/referrals/words.py",
     "services/identity/referees/hashing.py",
     "services/identity/normalise.py",
+    "services/identity/verification/codes.py",
 ]
 
 
