@@ -33,6 +33,7 @@ from graphql_schema.referrals import (
     refuse_code,
 )
 from graphql_schema.types import Channel, IdentifierKind, Locale, MemberStatus
+from graphql_schema.verification import VerificationThrottled, throttled
 from services.common.actor import ActorKind
 from services.identity import contract as ic
 
@@ -213,7 +214,10 @@ class IdentifierConflict(UserError):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="Linked. An email or a phone is unverified until the code sent to it is given "
+    "back (verifyIdentifier): until then it neither signs in nor receives points."
+)
 class IdentifierLinked:
     identifier: Identifier
 
@@ -258,7 +262,8 @@ RegisterMemberResult = Annotated[
     strawberry.union("RegisterMemberResult"),
 ]
 LinkIdentifierResult = Annotated[
-    IdentifierLinked | IdentifierConflict, strawberry.union("LinkIdentifierResult")
+    IdentifierLinked | IdentifierConflict | VerificationThrottled,
+    strawberry.union("LinkIdentifierResult"),
 ]
 MergeMembersResult = Annotated[
     MembersMerged | MergeRejected, strawberry.union("MergeMembersResult")
@@ -376,7 +381,10 @@ class Mutation:
             member=Me(id=graphql_id(member.id)), created=created, referral=referral
         )
 
-    @strawberry.mutation(description="Link a card, phone, ticketing id or device to the member.")
+    @strawberry.mutation(
+        description="Link a card, phone, email, ticketing id or device to the member; an email "
+        "or a phone is sent a code to verify it."
+    )
     async def link_identifier(self, info: Info, input: LinkIdentifierInput) -> LinkIdentifierResult:
         principal = await info.context.require(ActorKind.MEMBER)
         body = build(ic.LinkIdentifier, kind=input.kind, value=input.value)
@@ -387,7 +395,10 @@ class Mutation:
         except ServiceProblem as problem:
             if problem.code == ic.ProblemCode.IDENTIFIER_TAKEN:
                 return IdentifierConflict(message=problem.message, code=problem.code)
-            raise unexpected(problem) from None
+            outcome = throttled(problem)
+            if outcome is None:
+                raise unexpected(problem) from None
+            return outcome
         return IdentifierLinked(identifier=Identifier.of(linked))
 
     @strawberry.mutation(

@@ -39,6 +39,7 @@ from graphql_schema import (
     rewards,
     rules,
     sessions,
+    verification,
 )
 from graphql_schema.errors import PublicErrors, is_unexpected
 from graphql_schema.scalars import SCALAR_MAP
@@ -57,6 +58,7 @@ AREAS = (
     door,
     referrals,
     partner_webhooks,
+    verification,
 )
 
 # The operations keep the order in which they were published, which is what introspection and
@@ -108,6 +110,8 @@ PUBLISHED_ORDER = {
         "set_partner_webhook",
         "rotate_partner_webhook_secret",
         "set_partner_scope",
+        "request_identifier_verification",
+        "verify_identifier",
     ),
 }
 

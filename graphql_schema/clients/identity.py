@@ -50,6 +50,24 @@ class IdentityClient(ServiceClient):
             )
         )
 
+    async def request_verification(
+        self, actor: Actor, member_id: UUID, body: contract.IdentifierRef
+    ) -> contract.VerificationSent:
+        return contract.VerificationSent.model_validate(
+            await self.call(
+                "POST", f"/internal/members/{member_id}/verifications", actor=actor, json=body
+            )
+        )
+
+    async def verify_identifier(
+        self, actor: Actor, member_id: UUID, body: contract.VerifyIdentifier
+    ) -> contract.Identifier:
+        return contract.Identifier.model_validate(
+            await self.call(
+                "POST", f"/internal/members/{member_id}/verifications/check", actor=actor, json=body
+            )
+        )
+
     async def update_preferences(
         self, actor: Actor, member_id: UUID, body: contract.UpdatePreferences
     ) -> contract.Preferences:

@@ -66,6 +66,7 @@ GRANTS: dict[str, dict[str, str]] = {
         "consents": "UPDATE, DELETE",
         "idempotency": "UPDATE, DELETE",
         "identifier_keys": "UPDATE, DELETE",
+        "identifier_verifications": "UPDATE, DELETE",
         "identifiers": "UPDATE, DELETE",
         "login_throttle": "UPDATE, DELETE",
         "members": "UPDATE, DELETE",

@@ -29,6 +29,7 @@ from services.identity.revocations.routes import routes as revocation_routes
 from services.identity.sessions.routes import routes as session_routes
 from services.identity.sessions.sealing import derive_kek
 from services.identity.sessions.signing_keys import open_signing_key
+from services.identity.verification.routes import routes as verification_routes
 
 AUDIENCE = "identity"
 
@@ -94,6 +95,7 @@ def create_app(
             *organisation_routes,
             *referee_routes,
             *revocation_routes,
+            *verification_routes,
         ],
         middleware=base_middleware("identity", service_secret=service_secret, audience=AUDIENCE),
         exception_handlers=EXCEPTION_HANDLERS,

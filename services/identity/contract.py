@@ -49,6 +49,13 @@ class ProblemCode(StrEnum):
     PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"  # among the most common passwords
     PASSWORD_TOO_SIMPLE = "PASSWORD_TOO_SIMPLE"  # repetitive or sequential
     PASSWORD_CONTAINS_IDENTIFIER = "PASSWORD_CONTAINS_IDENTIFIER"  # the email, name or phone
+    # verifying an email or a phone with its one-time code
+    CODE_INVALID = "CODE_INVALID"  # wrong code: details.attempts_left
+    CODE_EXPIRED = "CODE_EXPIRED"  # ask for a new one
+    CODE_ATTEMPTS_EXHAUSTED = "CODE_ATTEMPTS_EXHAUSTED"  # no guess left: ask for a new one
+    NOTHING_TO_VERIFY = "NOTHING_TO_VERIFY"  # not waiting for a code (or already verified)
+    TOO_MANY_CODES = "TOO_MANY_CODES"  # sent too recently or too often: details.retry_after_seconds
+    TOO_MANY_PENDING = "TOO_MANY_PENDING"  # too many identifiers waiting for their code
 
 
 class Locale(StrEnum):
@@ -94,7 +101,8 @@ class EventType(StrEnum):
     ``birth_date`` (ISO date or null), ``preferences`` and ``identifier_hashes`` (``{"email":
     hash, "phone": hash}``: the keyed hashes of the normalised email and phone, see
     ``RefereeResolution``); ``identifier.linked`` carries ``kind`` and, for an email or a phone,
-    ``identifier_hash``;
+    ``identifier_hash`` (a card, ticketing id or device is linked at once; an email or a phone
+    once its code is verified);
     ``members.merged`` carries ``survivor_id`` (= ``member_id``), ``absorbed_id`` and ``merge_id``;
     ``member.erased`` carries ``erased_at``; ``preferences.updated`` carries ``preferences``
     (``consents`` as ``{channel: granted}``, ``invitation_cap_per_30_days``, ``quiet_hours``
@@ -107,6 +115,11 @@ class EventType(StrEnum):
     MEMBERS_MERGED = "members.merged"
     MEMBER_ERASED = "member.erased"
     PREFERENCES_UPDATED = "preferences.updated"
+    # a one-time code to send to an email or phone, for the messaging system (``kind``,
+    # ``value``: where to send it, ``verification_code``, ``expires_at``, ``locale``,
+    # ``verification_id``); the code is cleared from the event once used, replaced or expired,
+    # and loyalty receives the event without the code or the address
+    IDENTIFIER_VERIFICATION_REQUESTED = "identifier.verification_requested"
     # someone tried to join with this member's email or phone (``kind``, ``attempted_at``): a
     # notice for the owner, since the public API answers such a registration like any other
     REGISTRATION_ATTEMPTED = "registration.attempted"
@@ -167,6 +180,25 @@ class Member(Model):
 class LinkIdentifier(Model):
     kind: IdentifierKind
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class IdentifierRef(Model):
+    """One of the member's identifiers, as they typed it."""
+
+    kind: IdentifierKind
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class VerifyIdentifier(IdentifierRef):
+    verification_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class VerificationSent(Model):
+    """A code is on its way to the identifier: good until ``expires_at``."""
+
+    identifier: Identifier
+    expires_at: datetime
+    resend_after: datetime
 
 
 class ConsentChange(Model):

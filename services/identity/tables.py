@@ -55,6 +55,38 @@ identifiers = sa.Table(
     sa.Index("ix_identifiers_member_id", "member_id"),
 )
 
+identifier_verifications = sa.Table(
+    # an email or phone waiting for its one-time code: linked ones are not in ``identifiers``
+    # until verified, registration ones are (unverified) and get a row here too
+    "identifier_verifications",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), sa.ForeignKey(members.c.id), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("salt", sa.Text, nullable=False),
+    sa.Column("code_hash", sa.Text, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_sent_at", _TS, nullable=False),
+    sa.Column("sends", sa.Integer, nullable=False),
+    sa.Column("sends_since", _TS, nullable=False),
+    # the code is still written in its outbox event (cleared once used, replaced or expired)
+    sa.Column("code_in_outbox", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("member_id", "kind", "value"),
+    sa.CheckConstraint("kind IN ('email', 'phone')", name="kind"),
+    sa.CheckConstraint("attempts >= 0", name="attempts"),
+    sa.CheckConstraint("sends >= 0", name="sends"),
+    sa.CheckConstraint("code_hash ~ '^[0-9a-f]{64}$'", name="code_hash_sha256"),
+    sa.Index("ix_identifier_verifications_kind_value", "kind", "value"),
+    sa.Index(
+        "ix_identifier_verifications_expires_at",
+        "expires_at",
+        postgresql_where=sa.text("code_in_outbox"),
+    ),
+)
+
 consents = sa.Table(
     "consents",
     metadata,
@@ -255,6 +287,11 @@ outbox = sa.Table(
     sa.CheckConstraint("attempts >= 0", name="attempts"),
     sa.CheckConstraint("payload ->> 'member_id' IS NOT NULL", name="payload_names_member"),
     sa.Index("ix_outbox_pending", "id", postgresql_where=sa.text("delivered_at IS NULL")),
+    sa.Index(
+        "ix_outbox_verification_id",
+        sa.text("(payload ->> 'verification_id')"),
+        postgresql_where=sa.text("type = 'identifier.verification_requested'"),
+    ),
 )
 
 audit_log = sa.Table(

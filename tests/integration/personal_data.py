@@ -40,6 +40,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         **_all(_R, "id member_id kind verified linked_at"),
         "value": _P,
     },
+    "identity.identifier_verifications": {
+        **_all(_R, "id member_id kind expires_at attempts last_sent_at sends sends_since"),
+        **_all(_R, "code_in_outbox created_at"),
+        "value": _P,
+        **_all(_N, "salt code_hash"),  # a random salt, the digest of a random code
+    },
     "identity.consents": {
         **_all(_R, "id member_id"),
         **_all(_P, "channel granted at source"),
@@ -186,6 +192,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 MEMBER_ROWS: dict[str, str] = {
     "identity.members": "id::text = ANY(:ids)",
     "identity.identifiers": "member_id::text = ANY(:ids)",
+    "identity.identifier_verifications": "member_id::text = ANY(:ids)",
     "identity.consents": "member_id::text = ANY(:ids)",
     "identity.preferences": "member_id::text = ANY(:ids)",
     "identity.outbox": "payload->>'member_id' = ANY(:ids)",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.identity import contract
 from services.identity.tables import (
     consents,
+    identifier_verifications,
     identifiers,
     members,
     merges,
@@ -197,11 +198,26 @@ async def identifier(
 
 
 async def identifiers_of(conn: AsyncConnection, member_id: UUID) -> list[contract.Identifier]:
-    rows = await conn.execute(
-        sa.select(identifiers)
-        .where(identifiers.c.member_id == member_id)
-        .order_by(identifiers.c.linked_at, identifiers.c.kind, identifiers.c.value)
+    """The member's identifiers, and the emails and phones they linked that wait for their code
+    (unverified, linked when the first code was sent)."""
+    mine = sa.select(
+        identifiers.c.kind, identifiers.c.value, identifiers.c.linked_at, identifiers.c.verified
+    ).where(identifiers.c.member_id == member_id)
+    waiting = sa.select(
+        identifier_verifications.c.kind,
+        identifier_verifications.c.value,
+        identifier_verifications.c.created_at,
+        sa.false().label("verified"),
+    ).where(
+        identifier_verifications.c.member_id == member_id,
+        ~sa.exists().where(
+            identifiers.c.member_id == member_id,
+            identifiers.c.kind == identifier_verifications.c.kind,
+            identifiers.c.value == identifier_verifications.c.value,
+        ),
     )
+    both = sa.union_all(mine, waiting).subquery()
+    rows = await conn.execute(sa.select(both).order_by(both.c.linked_at, both.c.kind, both.c.value))
     return [_identifier(r) for r in rows]
 
 

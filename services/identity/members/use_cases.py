@@ -31,6 +31,7 @@ from services.identity.outbox.queries import add_event
 from services.identity.outcome import Outcome
 from services.identity.referees.use_cases import identifier_hashes
 from services.identity.revocations.use_cases import revoke
+from services.identity.verification import codes, sending
 
 _MERGE_ATTEMPTS = 3
 
@@ -145,6 +146,10 @@ async def register_member(
             relay.wake(engine)
             raise taken_as_if_registered(taken[0], would_be, created=True)
         await attempt.commit()
+        for kind, value in wanted:  # given, not proven: a code goes to each
+            await sending.start(
+                conn, member_id=member_id, kind=kind, value=value, locale=body.locale, now=now
+            )
         await add_event(
             conn,
             EventType.MEMBER_REGISTERED,
@@ -217,12 +222,16 @@ async def get_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> cont
 async def resolve(
     engine: AsyncEngine, actor: Actor, kind: contract.IdentifierKind, raw_value: str
 ) -> contract.Resolution:
-    """Which member an email, phone, card, ticketing id or device belongs to."""
+    """Which member an email, phone, card, ticketing id or device belongs to. An email or a
+    phone never verified (given at registration, not yet proven) resolves to no member, as an
+    unknown one does: it receives no points until its code comes back."""
     if actor.kind in (ActorKind.ANONYMOUS, ActorKind.MEMBER):
         raise forbidden("resolving identifiers is for staff, partners and the system")
     value = normalise.normalise(kind, raw_value)
     async with UnitOfWork(engine) as uow:
         found = await queries.identifier(uow.conn, kind, value)
+        if found is not None and kind.value in codes.CODE_KINDS and not found[1].verified:
+            found = None
         survivor = None if found is None else await queries.survivor_id(uow.conn, found[0])
     if survivor is None:
         raise NotFound(ProblemCode.MEMBER_NOT_FOUND, "no member has this identifier")
@@ -233,12 +242,19 @@ async def link_identifier(
     engine: AsyncEngine, actor: Actor, member_id: UUID, body: contract.LinkIdentifier
 ) -> Outcome[contract.Identifier]:
     """Link an identifier to a member. Linking one the member already has is a no-op; one that
-    belongs to someone else is a conflict, never a takeover (also under concurrency)."""
+    belongs to someone else is a conflict, never a takeover (also under concurrency). An email
+    or a phone waits for its one-time code (see ``verification``) and is the member's only once
+    verified."""
     value = normalise.normalise(body.kind, body.value)
     now = _now()
     async with UnitOfWork(engine) as uow:
         conn = uow.conn
         member = await lock_survivor(conn, actor, member_id)
+        if body.kind.value in codes.CODE_KINDS:
+            claimed = await sending.claim(conn, member, body.kind, value, now)
+            await uow.commit()
+            relay.wake(engine)
+            return claimed
         linked = await queries.insert_identifier(
             conn, member_id=member.id, kind=body.kind, value=value, now=now
         )
@@ -297,6 +313,7 @@ async def merge_members(
             if survivor.status is contract.MemberStatus.MERGED:
                 continue  # merged away while we waited for the lock: resolve again
             moved = await queries.move_identifiers(conn, absorbed.id, survivor.id)
+            await sending.forget_member(conn, absorbed.id)  # its codes waiting end with it
             await queries.move_consents(conn, absorbed.id, survivor.id)
             await queries.revoke_member_tokens(conn, [absorbed.id], now)
             await revoke(conn, contract.RevocationKind.MEMBER, [absorbed.id], now)

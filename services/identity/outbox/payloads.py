@@ -23,3 +23,18 @@ def preferences_payload(prefs: contract.Preferences) -> dict[str, Any]:
         },
         "interests": prefs.interests,
     }
+
+
+#: What only the messaging system may read: the one-time code, and where to send it.
+_NOT_FOR_LOYALTY = {
+    contract.EventType.IDENTIFIER_VERIFICATION_REQUESTED.value: ("verification_code", "value")
+}
+
+
+def for_loyalty(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as loyalty receives it: a verification request comes without its code and
+    its address (loyalty keeps what it receives, and needs neither)."""
+    hidden = _NOT_FOR_LOYALTY.get(event_type)
+    if not hidden:
+        return payload
+    return {k: v for k, v in payload.items() if k not in hidden}

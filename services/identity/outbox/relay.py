@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.http import ServiceTokens
 from services.common.uow import UnitOfWork
 from services.identity.outbox import queries
+from services.identity.outbox.payloads import for_loyalty
 
 BATCH_SIZE = 100
 EVENTS_PATH = "/internal/events"
@@ -46,7 +47,7 @@ def _body(rows: list[queries.OutboxRow]) -> dict[str, Any]:
                 "event_id": str(r.event_id),
                 "type": r.type,
                 "occurred_at": r.occurred_at.isoformat(),
-                "payload": r.payload,
+                "payload": for_loyalty(r.type, r.payload),
             }
             for r in rows
         ]

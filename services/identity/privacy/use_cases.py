@@ -23,6 +23,7 @@ from services.identity.outbox.payloads import preferences_payload
 from services.identity.outbox.queries import add_event
 from services.identity.privacy import queries
 from services.identity.revocations.use_cases import revoke
+from services.identity.verification import sending
 
 
 def _now() -> datetime:
@@ -123,6 +124,7 @@ async def erase_member(engine: AsyncEngine, actor: Actor, member_id: UUID) -> co
         await queries.append_consents(conn, row.id, withdrawn, source="erasure", now=now)
         await queries.forget_login_failures(conn, row.id)
         await queries.delete_identifiers(conn, row.id)
+        await sending.forget_member(conn, row.id)
         await queries.erase_member(conn, row.id, now)
         await members.revoke_member_tokens(conn, [row.id, *absorbed], now)
         await revoke(conn, contract.RevocationKind.MEMBER, [row.id, *absorbed], now)

@@ -210,6 +210,7 @@ class World:
         )
         member = Member(joined["registerMember"]["member"]["id"], email, "")
         member.token = await self.gateway.token(email)
+        await self.gateway.verify(member.token, email)  # so that earns may name it
         if interest:
             prefs = {
                 "consents": [{"channel": "EMAIL", "granted": True}],

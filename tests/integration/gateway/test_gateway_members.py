@@ -179,7 +179,7 @@ async def test_expired_tampered_and_wrongly_signed_tokens_are_refused(gateway: A
 
 async def test_a_member_only_ever_reads_themselves(gateway: Any) -> None:
     alice_id, alice = await gateway.register()
-    bob_id, bob = await gateway.register()
+    bob_id, bob = await gateway.register_verified()
     as_alice = (
         await gateway.data(
             "{ me { id identifiers { value } account { balance } } }",

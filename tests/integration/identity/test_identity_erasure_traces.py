@@ -159,6 +159,7 @@ async def test_erasure_empties_the_outbox_events_about_the_member_of_their_perso
         actor=me,
     )
     assert linked.status_code == 201, linked.text
+    await identity.verify(member["id"], "phone", linked.json()["value"])
     await identity.post(
         "/internal/merges",
         {"survivor_id": member["id"], "absorbed_id": duplicate["id"], "reason": "duplicate"},
@@ -176,7 +177,8 @@ async def test_erasure_empties_the_outbox_events_about_the_member_of_their_perso
     for payload in after:
         assert set(payload) - {"type"} <= set(KEPT_AFTER_ERASURE)
     text = json.dumps(after)
-    for personal in ("1958-06-30", "baroque-opera", "21:30", "Europe/Paris", '"fr"'):
+    personal_values = ("1958-06-30", "baroque-opera", "21:30", "Europe/Paris", '"fr"', email)
+    for personal in (*personal_values, linked.json()["value"]):
         assert personal not in text
     for hashed in (h for p in before for h in (p.get("identifier_hashes") or {}).values()):
         assert hashed not in text

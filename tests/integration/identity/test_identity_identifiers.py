@@ -11,7 +11,7 @@ import pytest
 
 async def test_any_spelling_of_an_identifier_resolves_to_its_member(identity) -> None:
     email, phone = identity.unique_email(), identity.unique_phone()
-    member = await identity.register(email, phone=phone)
+    member = await identity.register_verified(email, phone=phone)
     digits = phone.replace(" ", "")
 
     for kind, value in [
@@ -94,7 +94,7 @@ async def test_a_member_links_a_card_and_linking_it_again_changes_nothing(identi
 
 
 async def test_linking_an_identifier_that_belongs_to_another_member_is_a_conflict(identity) -> None:
-    owner = await identity.register()
+    owner = await identity.register_verified()
     other = await identity.register()
     email = owner["identifiers"][0]["value"]
 

@@ -22,7 +22,7 @@ async def test_a_merge_moves_identifiers_and_resolves_the_absorbed_id_to_the_sur
 ) -> None:
     survivor = await identity.register()
     absorbed_email = identity.unique_email()
-    absorbed = await identity.register(absorbed_email, phone=identity.unique_phone())
+    absorbed = await identity.register_verified(absorbed_email, phone=identity.unique_phone())
     await identity.put(
         f"/internal/members/{absorbed['id']}/preferences",
         {"consents": [{"channel": "post", "granted": True}]},

@@ -66,7 +66,7 @@ async def test_a_member_cannot_export_someone_else(identity) -> None:
 
 async def test_erasure_pseudonymises_the_member_and_keeps_the_bare_id(identity) -> None:
     email, phone = identity.unique_email(), identity.unique_phone()
-    member = await identity.register(
+    member = await identity.register_verified(
         email, phone=phone, display_name="Amina Diallo", birth_date="1985-02-03T00:00:00"
     )
     me = identity.member(member["id"])

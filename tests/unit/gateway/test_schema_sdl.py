@@ -58,6 +58,7 @@ def test_every_module_that_brings_operations_is_composed_into_the_schema() -> No
         "door",
         "referrals",
         "partner_webhooks",
+        "verification",
     }
 
 
