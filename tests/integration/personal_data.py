@@ -85,7 +85,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "identity.identifier_keys": _all(_N, "id key created_at"),
     # ---- loyalty -----------------------------------------------------------------------------
     "loyalty.inbox": {**_all(_R, "event_id type occurred_at received_at"), "payload": _P},
-    "loyalty.members": _all(_R, "member_id merged_into created_at version"),
+    "loyalty.members": _all(_R, "member_id merged_into created_at version erased_at"),
     "loyalty.accounts": _all(_R, "id member_id kind balance"),
     "loyalty.journal_entries": _all(
         _R,

@@ -245,6 +245,14 @@ async def _staff_account(gateway: Any, admin: str, venue: str) -> str:
     return await gateway.token(email, portal="STAFF")
 
 
+def _quiet_hours_far_from_now() -> dict[str, str]:
+    """A member's own quiet hours, one minute twelve hours away: whatever the time the tests
+    run, the programme's night-time window does not hold their invitations."""
+    start = (_now() + timedelta(hours=12)).replace(second=0, microsecond=0)
+    end = start + timedelta(minutes=1)
+    return {"start": start.time().isoformat(), "end": end.time().isoformat(), "timezone": "UTC"}
+
+
 async def _member(gateway: Any, name: str, interest: str, locale: str = "EN") -> tuple[str, str]:
     """A new member interested in ``interest``, consenting to email: (token, id)."""
     email = f"member.{uuid.uuid4().hex[:10]}@example.org"
@@ -261,7 +269,11 @@ async def _member(gateway: Any, name: str, interest: str, locale: str = "EN") ->
     )
     member_id = joined["registerMember"]["member"]["id"]
     token = await gateway.token(email)
-    prefs = {"consents": [{"channel": "EMAIL", "granted": True}], "interests": [interest]}
+    prefs = {
+        "consents": [{"channel": "EMAIL", "granted": True}],
+        "interests": [interest],
+        "quietHours": _quiet_hours_far_from_now(),
+    }
     await gateway.data(PREFERENCES, {"i": prefs}, token=token)
     await gateway.settle()
     return token, member_id
