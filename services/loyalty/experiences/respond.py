@@ -189,11 +189,12 @@ async def respond_to_invitation(
         if outcome.taken < 0:
             fresh = await queries.experience(conn, experience.id)
             await seating.promote_waitlist(conn, fresh, at=now)
-        row = await queries.invitation(conn, invitation_id)
-        (answer,) = await _view(engine, conn, [row], locale, now)
+        after = await queries.invitation(conn, invitation_id)
+        assert after is not None
+        (answer,) = await _view(engine, conn, [after], locale, now)
         if answer.state is State.ACCEPTED and body.action is ResponseAction.ACCEPT:
             named = [(n, g.email, g.phone) for n, g in enumerate(body.guests)]
-            await guests.keep(conn, invitation_id, row.member_id, now, named)
+            await guests.keep(conn, invitation_id, after.member_id, now, named)
         await uow.commit()
     return answer
 
