@@ -17,7 +17,7 @@ from graphql_schema.clients.base import ServiceProblem
 from graphql_schema.common import locale_code, unexpected
 from graphql_schema.context import Info
 from graphql_schema.errors import invalid_input
-from graphql_schema.experiences import ExperienceStats, experience_stats
+from graphql_schema.experiences.stats import ExperienceStats, experience_stats
 from graphql_schema.loaders import AccountPage
 from graphql_schema.referrals import AmbassadorBoard, ambassador_board
 from graphql_schema.types import LedgerEntry, Locale, Tier

@@ -3,8 +3,10 @@
 Each area of the schema (``members``, ``sessions``, ``organisations``, ``rules``, ``earning``,
 ``accounts``, ``rewards``, ``experiences``, ``invitations``, ``door``, ``referrals``,
 ``partner_webhooks``) is a module with a ``Query`` and/or a ``Mutation`` class; to plug in
-another area, add its module to ``AREAS``. Two areas defining the same field name is an error at
-import time. What several areas share is in ``types`` (types) and ``common`` (resolver helpers).
+another area, add its module to ``AREAS``. A larger area (``members``, ``rewards``,
+``experiences``) is a package with a module per concern; its own ``AREAS`` lists the modules that
+bring operations. Two areas defining the same field name is an error at import time. What several
+areas share is in ``types`` (types) and ``common`` (resolver helpers).
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ from graphql_schema.scalars import SCALAR_MAP
 from services.common.settings import Settings
 
 AREAS = (
-    members,
+    *members.AREAS,
     sessions,
     organisations,
     accounts,
     rules,
-    rewards,
+    *rewards.AREAS,
     earning,
-    experiences,
+    *experiences.AREAS,
     invitations,
     door,
     referrals,

@@ -38,28 +38,37 @@ def _defines_operations(path: Path) -> bool:
 
 
 def test_every_module_that_brings_operations_is_composed_into_the_schema() -> None:
+    package = ROOT / "graphql_schema"
     bringing = {
-        path.stem
-        for path in (ROOT / "graphql_schema").glob("*.py")
+        ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in package.rglob("*.py")
         if path.stem != "schema" and _defines_operations(path)
     }
-    composed = {area.__name__.rsplit(".", 1)[-1] for area in schema.AREAS}
+    composed = {area.__name__.removeprefix("graphql_schema.") for area in schema.AREAS}
     assert composed == bringing
     assert composed == {
-        "members",
+        "members.me",
+        "members.registration",
+        "members.contact",
+        "members.merging",
+        "members.privacy",
         "sessions",
         "organisations",
         "accounts",
         "rules",
-        "rewards",
+        "rewards.catalogue",
+        "rewards.redemption",
+        "rewards.management",
         "earning",
-        "experiences",
+        "experiences.management",
+        "experiences.issuance",
         "invitations",
         "door",
         "referrals",
         "partner_webhooks",
         "verification",
     }
+    assert len(schema.AREAS) == len(composed)  # each area composed once
 
 
 class _ANewArea:
