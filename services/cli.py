@@ -56,7 +56,7 @@ class Databases:
     runtime: RuntimeUrls
     passwords: dict[str, str | None]
     role_prefix: str
-    key_encryption_secret: str | None  # seals identity's signing keys; None: none configured
+    key_encryption_secret: str | None  # seals the signing and door keys; None: none configured
 
     def migrate(self) -> None:
         upgrade_all(
@@ -154,8 +154,8 @@ def _require_key_encryption_secret(db: Databases) -> str:
     if db.key_encryption_secret is None:
         typer.echo(
             "LOYALTY_KEY_ENCRYPTION_SECRET (or LOYALTY_SERVICE_SECRET), at least 32 bytes, must "
-            "be set with an external database: it seals the keys that sign access tokens, so it "
-            "must stay the same from one start to the next.",
+            "be set with an external database: it seals the keys that sign access tokens and door "
+            "passes, so it must stay the same from one start to the next.",
             err=True,
         )
         raise typer.Exit(code=2)
@@ -211,7 +211,11 @@ def single_process_app(
     from services.loyalty.api import create_app as create_loyalty
 
     loyalty_app = create_loyalty(
-        settings, database_url=urls.loyalty, service_secret=service_secret, run_jobs=True
+        settings,
+        database_url=urls.loyalty,
+        service_secret=service_secret,
+        run_jobs=True,
+        key_encryption_secret=key_encryption_secret,
     )
     identity_app = create_identity(
         settings,
@@ -273,7 +277,7 @@ def serve(
             if migrate:
                 db.migrate()
             if seed:
-                credentials = asyncio.run(_seed(db.migration, settings.data_dir))
+                credentials = asyncio.run(_seed(db.migration, settings.data_dir, kek))
                 typer.echo(demo_printout(credentials, graphiql=_graphiql(settings, host, port)))
             _run(single_process_app(settings, db.runtime, secret, kek), host, port)
         return
@@ -325,9 +329,14 @@ def _service_app(
             db.migration,
             role_prefix=db.role_prefix,
             app_password=db.passwords.get("loyalty"),
+            key_encryption_secret=db.key_encryption_secret,
         )
     return create_loyalty(
-        settings, database_url=db.runtime.loyalty, service_secret=secret, run_jobs=True
+        settings,
+        database_url=db.runtime.loyalty,
+        service_secret=secret,
+        run_jobs=True,
+        key_encryption_secret=db.key_encryption_secret,
     )
 
 
@@ -384,12 +393,14 @@ def create_admin(
     typer.echo(account.model_dump_json() if hasattr(account, "model_dump_json") else str(account))
 
 
-async def _seed(url: str, data_dir: Path) -> dict[str, Any]:
+async def _seed(url: str, data_dir: Path, key_encryption_secret: str) -> dict[str, Any]:
     from services.demo import seed_demo
 
     engine = create_engine(url, pool_size=2, application_name="seed")
     try:
-        return await seed_demo(engine, data_dir=data_dir)
+        return await seed_demo(
+            engine, key_encryption_secret=key_encryption_secret, data_dir=data_dir
+        )
     finally:
         await engine.dispose()
 
@@ -518,8 +529,9 @@ def seed_demo_command(
     """Seed the demo programme into the configured database (once) and print how to sign in."""
     settings = _settings()
     with database(settings) as db:
+        kek = _require_key_encryption_secret(db)
         db.migrate()
-        credentials = asyncio.run(_seed(db.migration, settings.data_dir))
+        credentials = asyncio.run(_seed(db.migration, settings.data_dir, kek))
     if as_json:
         typer.echo(json.dumps(credentials))
     else:

@@ -41,14 +41,19 @@ class DemoKey:
     status: KeyStatus
 
 
-async def seed_demo(engine: AsyncEngine, *, data_dir: Path | None = None) -> dict[str, Any]:
+async def seed_demo(
+    engine: AsyncEngine, *, key_encryption_secret: str, data_dir: Path | None = None
+) -> dict[str, Any]:
     """Seed identity's demo organisations, accounts and members, then loyalty's programme; return
     the credentials and ids, with the partner's key kept in ``data_dir`` (without one, each call
-    replaces the key)."""
+    replaces the key). The member's door pass is signed with loyalty's door key, sealed under
+    ``key_encryption_secret`` (the one the loyalty service is given)."""
     from services.identity.seed import MEMBERS, PARTNER_NAME, VENUES, seed_demo_identity
+    from services.loyalty.experiences import signing
     from services.loyalty.seed import demo_ids, seed_demo_loyalty
     from services.loyalty.seed_experience import seed_demo_experience
 
+    await signing.open_door_key(engine, signing.derive_kek(key_encryption_secret))
     credentials = await seed_demo_identity(engine, api_key=False)
     member_ids, venue_ids = demo_ids(credentials)
     await seed_demo_loyalty(engine, member_ids=member_ids, venue_ids=venue_ids)

@@ -36,10 +36,11 @@ TEST_ROLE_PASSWORDS: dict[str, str | None] = {
     "loyalty": "loyalty-runtime-test",
 }
 
-#: Every service started by the tests seals its signing keys with this secret, whatever its
-#: service secret, since the tests' services share their databases.
+#: Every service started by the tests seals its signing and door keys with this secret, whatever
+#: its service secret, since the tests' services share their databases.
 KEY_ENCRYPTION_ENV = "LOYALTY_KEY_ENCRYPTION_SECRET"
 os.environ.setdefault(KEY_ENCRYPTION_ENV, "tests-key-encryption-secret-0123456789abcdef")
+KEY_ENCRYPTION_SECRET = os.environ[KEY_ENCRYPTION_ENV]
 
 # Mutation runs replay the same examples for every mutant, so that a score can be reproduced.
 settings.register_profile("mutation", derandomize=True, database=None)

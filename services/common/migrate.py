@@ -34,7 +34,7 @@ def alembic_config(
     config.attributes["database_url"] = url
     config.attributes["schema"] = service
     config.attributes["role"] = role
-    if key_encryption_secret is not None:  # identity seals its signing keys with it
+    if key_encryption_secret is not None:  # signing keys (identity) and door keys (loyalty)
         config.attributes["key_encryption_secret"] = key_encryption_secret
     return config
 

@@ -20,6 +20,7 @@ from services.loyalty.earning.jobs import run_point_jobs_every
 from services.loyalty.earning.turns import Turns
 from services.loyalty.experiences import routes as experiences
 from services.loyalty.experiences.jobs import run_experience_jobs_every
+from services.loyalty.experiences.signing import derive_kek, open_door_key
 from services.loyalty.identity_events import routes as identity_events
 from services.loyalty.referrals import routes as referrals
 from services.loyalty.referrals.lifespan import open_referrals
@@ -41,9 +42,23 @@ CAPABILITIES = (
 
 
 def create_app(
-    settings: Settings, *, database_url: str, service_secret: str, run_jobs: bool = False
+    settings: Settings,
+    *,
+    database_url: str,
+    service_secret: str,
+    run_jobs: bool = False,
+    key_encryption_secret: str | None = None,
 ) -> Starlette:
-    """The loyalty service. With ``run_jobs`` it also releases and expires points on a schedule."""
+    """The loyalty service. With ``run_jobs`` it also releases and expires points on a schedule.
+
+    The door keys are sealed under a key derived from ``key_encryption_secret``, else the
+    setting ``LOYALTY_KEY_ENCRYPTION_SECRET``, else the service secret; the service does not
+    start when that key does not open the active door key."""
+    configured = settings.key_encryption_secret
+    kek = derive_kek(
+        key_encryption_secret
+        or (configured.get_secret_value() if configured is not None else service_secret)
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,6 +70,7 @@ def create_app(
         app.state.turns = Turns()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            await open_door_key(engine, kek)
             await open_referrals(app, stack, engine, settings, run_jobs=run_jobs)
             if run_jobs:
                 task = asyncio.create_task(

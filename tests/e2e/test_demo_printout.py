@@ -19,6 +19,7 @@ import pytest
 from served import LOYALTY, ROOT, Served, serve_env
 
 from services.common.db import asyncpg_dsn
+from tests.conftest import KEY_ENCRYPTION_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -168,7 +169,10 @@ def test_seed_demo_issues_the_partner_key_once_keeps_it_and_replaces_it_when_los
 ) -> None:
     url = make_database()
     data_dir = tmp_path / "data"
-    env = serve_env(data_dir, LOYALTY_DATABASE_URL=url)
+    # an external database: the secret that seals the signing and door keys must be given
+    env = serve_env(
+        data_dir, LOYALTY_DATABASE_URL=url, LOYALTY_KEY_ENCRYPTION_SECRET=KEY_ENCRYPTION_SECRET
+    )
     kept_in = data_dir / "demo-partner-api-key.json"
 
     first = seed_demo(env)

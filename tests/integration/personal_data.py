@@ -169,7 +169,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "loyalty.issuances": _all(
         _N, "id experience_id key request_hash seed report issued_by issued_at"
     ),
-    "loyalty.door_keys": _all(_N, "kid private_key_pem public_jwk active created_at"),
+    "loyalty.door_keys": _all(_N, "kid private_key_sealed public_jwk active created_at"),
     "loyalty.door_throttle": _all(_N, "staff_id window_started_at failures"),
     "loyalty.partner_webhooks": _all(
         _N,

@@ -1,58 +1,16 @@
-"""Signing keys at rest: sealed with AES-256-GCM under a key-encryption key (KEK).
-
-The KEK is derived with HKDF-SHA256 from a configured secret (``LOYALTY_KEY_ENCRYPTION_SECRET``,
-else ``LOYALTY_SERVICE_SECRET``), so the database alone never yields a key that signs access
-tokens. The key id is the associated data: a sealed key moved to another row (another ``kid``)
-no longer opens. A sealed value is ``version byte || 12-byte nonce || ciphertext and tag``.
-"""
+"""Identity's signing keys at rest, sealed by ``services.common.sealing`` under identity's own
+key-encryption key (derived for this purpose alone)."""
 
 from __future__ import annotations
 
-import os
+from services.common import sealing
+from services.common.sealing import KeyEncryptionError, seal, unseal
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+__all__ = ["KeyEncryptionError", "derive_kek", "seal", "unseal"]
 
-_VERSION = b"\x01"
-_NONCE_BYTES = 12
-_KEK_INFO = b"loyalty identity: signing keys at rest, AES-256-GCM, v1"
-MIN_SECRET_BYTES = 32
-
-
-class KeyEncryptionError(Exception):
-    """A sealed signing key that the configured key-encryption key does not open."""
+PURPOSE = b"loyalty identity: signing keys at rest, AES-256-GCM, v1"
 
 
 def derive_kek(secret: str) -> bytes:
-    """The 256-bit key-encryption key derived from ``secret`` (at least 32 bytes)."""
-    raw = secret.encode()
-    if len(raw) < MIN_SECRET_BYTES:
-        raise ValueError(
-            f"the key-encryption secret must be at least {MIN_SECRET_BYTES} bytes "
-            f"(it has {len(raw)})"
-        )
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEK_INFO).derive(raw)
-
-
-def seal(kek: bytes, kid: str, private_key: bytes) -> bytes:
-    """``private_key`` encrypted under ``kek``, bound to ``kid``."""
-    nonce = os.urandom(_NONCE_BYTES)
-    return _VERSION + nonce + AESGCM(kek).encrypt(nonce, private_key, kid.encode())
-
-
-def unseal(kek: bytes, kid: str, sealed: bytes) -> bytes:
-    """The private key sealed for ``kid``; ``KeyEncryptionError`` when ``kek`` is not the one it
-    was sealed with, or the value was altered or belongs to another key id."""
-    if sealed[:1] != _VERSION or len(sealed) <= 1 + _NONCE_BYTES:
-        raise KeyEncryptionError(f"the signing key {kid} is not sealed in a known format")
-    nonce, ciphertext = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-    try:
-        return AESGCM(kek).decrypt(nonce, ciphertext, kid.encode())
-    except InvalidTag:
-        raise KeyEncryptionError(
-            f"the signing key {kid} does not open with the configured key-encryption secret "
-            "(LOYALTY_KEY_ENCRYPTION_SECRET, else LOYALTY_SERVICE_SECRET): configure the secret "
-            "it was sealed with"
-        ) from None
+    """Identity's key-encryption key, derived from ``secret`` (at least 32 bytes)."""
+    return sealing.derive_kek(secret, PURPOSE)

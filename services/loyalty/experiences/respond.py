@@ -57,14 +57,15 @@ async def _view(
     experiences = await queries.experiences_by_id(conn, (r.experience_id for r in rows))
     guests = await queries.guests_of(conn, ids)
     places = await queries.waitlist_positions(conn, ids)
-    key = await signing.door_key(engine) if rows else None
+    key: signing.DoorKey | None = None  # opened for the first pass to sign
     out = []
     for row in rows:
         experience = experiences[row.experience_id]
         pure = views.model(experience)
         state = figures.standing(State(row.state), pure, now)
         door = None
-        if state is State.ACCEPTED and key is not None:
+        if state is State.ACCEPTED:
+            key = key or await signing.door_key(engine)
             code = door_codes.DoorCode(row.code)
             claims = door_pass.door_pass(
                 views.invitation(row), pure, code, issued_at=row.accepted_at

@@ -1,6 +1,10 @@
 """The door pass's signature: an Ed25519 key held by the loyalty service, created by the first
 replica to need it and shared by all through the database; its public half published as a JSON
-Web Key Set, so door devices verify passes offline. The pass is drawn as a QR code in SVG."""
+Web Key Set, so door devices verify passes offline. The pass is drawn as a QR code in SVG.
+
+The private half is stored sealed (``services.common.sealing``) under loyalty's own
+key-encryption key, which each replica is given at start (``open_door_key``); a replica with the
+wrong one refuses to start, and signs nothing."""
 
 from __future__ import annotations
 
@@ -17,11 +21,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import sealing
 from services.common.uow import UnitOfWork
 from services.loyalty.experiences import door_pass
 from services.loyalty.experiences.queries import door as queries
 
 ALGORITHM = "EdDSA"
+#: HKDF's info for loyalty's key-encryption key: the same secret gives identity another key.
+PURPOSE = b"loyalty service: door pass keys at rest, AES-256-GCM, v1"
+
+
+def derive_kek(secret: str) -> bytes:
+    """Loyalty's key-encryption key for door keys, derived from ``secret`` (32 bytes or more)."""
+    return sealing.derive_kek(secret, PURPOSE)
 
 
 def _b64url(raw: bytes) -> str:
@@ -48,6 +60,32 @@ class DoorKey:
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"}
         return cls(kid, private_key, jwk)
 
+    def private_bytes(self) -> bytes:
+        """The raw 32-byte private half (to be sealed before it is stored)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    def sealed(self, kek: bytes) -> bytes:
+        return sealing.seal(kek, self.kid, self.private_bytes())
+
+    @classmethod
+    def from_sealed(
+        cls, kek: bytes, kid: str, sealed: bytes, public_jwk: dict[str, str]
+    ) -> DoorKey:
+        """The key sealed for ``kid``; ``KeyEncryptionError`` when ``kek`` does not open it,
+        ``ValueError`` when it is not the key that ``public_jwk`` publishes."""
+        raw = sealing.unseal(kek, kid, sealed, what="door key")
+        key = Ed25519PrivateKey.from_private_bytes(raw)
+        x = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        if _b64url(x) != public_jwk.get("x"):
+            raise ValueError(f"the private door key {kid} does not match its public key")
+        return cls(kid, key, dict(public_jwk))
+
     def private_pem(self) -> str:
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -64,6 +102,7 @@ class DoorKey:
 
 
 _KEYS: dict[str, DoorKey] = {}
+_KEKS: dict[str, bytes] = {}
 _PUBLIC: dict[str, dict[str, Ed25519PublicKey]] = {}
 
 
@@ -71,12 +110,23 @@ def _engine_key(engine: AsyncEngine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+async def open_door_key(engine: AsyncEngine, kek: bytes) -> DoorKey:
+    """At start: remember ``kek`` for ``engine`` and load the active key with it (creating it if
+    there is none), so that a wrong key-encryption key fails now, not at the first door pass."""
+    _KEKS[_engine_key(engine)] = kek
+    _KEYS.pop(_engine_key(engine), None)
+    return await door_key(engine)
+
+
 async def door_key(engine: AsyncEngine) -> DoorKey:
     """The active signing key (at most one is active; a replica that loses the race to create
-    it uses the winner's)."""
+    it uses the winner's), opened with the key-encryption key given to ``open_door_key``."""
     cached = _KEYS.get(_engine_key(engine))
     if cached is not None:
         return cached
+    kek = _KEKS.get(_engine_key(engine))
+    if kek is None:
+        raise sealing.KeyEncryptionError("no key-encryption key was given for the door keys")
     async with UnitOfWork(engine) as uow:
         row = await queries.active_key(uow.conn)
         if row is None:
@@ -84,13 +134,13 @@ async def door_key(engine: AsyncEngine) -> DoorKey:
             await queries.insert_key(
                 uow.conn,
                 kid=fresh.kid,
-                private_key_pem=fresh.private_pem(),
+                private_key_sealed=fresh.sealed(kek),
                 public_jwk=fresh.public_jwk,
             )
             row = await queries.active_key(uow.conn)
             assert row is not None
         await uow.commit()
-    key = DoorKey.from_pem(row.kid, row.private_key_pem, dict(row.public_jwk))
+    key = DoorKey.from_sealed(kek, row.kid, bytes(row.private_key_sealed), dict(row.public_jwk))
     _KEYS[_engine_key(engine)] = key
     return key
 

@@ -136,7 +136,7 @@ door_keys = sa.Table(
     "door_keys",
     metadata,
     sa.Column("kid", sa.Text, primary_key=True),
-    sa.Column("private_key_pem", sa.Text, nullable=False),
+    sa.Column("private_key_sealed", sa.LargeBinary, nullable=False),  # services.common.sealing
     sa.Column("public_jwk", JSONB, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),

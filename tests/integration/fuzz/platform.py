@@ -27,7 +27,7 @@ from services.demo import seed_demo
 from services.identity.api import create_app as create_identity
 from services.identity.passwords import COST_ENV
 from services.loyalty.api import create_app as create_loyalty
-from tests.conftest import service_urls
+from tests.conftest import KEY_ENCRYPTION_SECRET, service_urls
 
 os.environ.setdefault(COST_ENV, "low")
 
@@ -174,7 +174,7 @@ def running_platform(url: str) -> Iterator[Platform]:
     async def start() -> Platform:
         engine = create_engine(url, pool_size=2, application_name="fuzz-seed")
         try:
-            demo = await seed_demo(engine)
+            demo = await seed_demo(engine, key_encryption_secret=KEY_ENCRYPTION_SECRET)
         finally:
             await engine.dispose()
         for app in (loyalty_app, identity_app, gateway_app):

@@ -25,7 +25,7 @@ from services.cli import single_process_app
 from services.common.db import create_engine
 from services.common.settings import Settings
 from services.demo import seed_demo
-from tests.conftest import service_urls
+from tests.conftest import KEY_ENCRYPTION_SECRET, service_urls
 from tests.integration.gateway.conftest import SECRET, Gateway
 
 VIEWS = (
@@ -396,7 +396,7 @@ async def build(gateway: Gateway) -> World:
 async def serving(database_url: str) -> AsyncIterator[Gateway]:
     """The whole platform in one process on ``database_url``, seeded with the demo programme."""
     engine = create_engine(database_url, pool_size=5, application_name="authorization-matrix")
-    demo = await seed_demo(engine)
+    demo = await seed_demo(engine, key_encryption_secret=KEY_ENCRYPTION_SECRET)
     app = single_process_app(
         Settings(environment="test", relay_interval_seconds=0.05),
         service_urls(database_url),

@@ -21,7 +21,7 @@ from services.common.settings import Settings
 from services.demo import seed_demo
 from services.identity.passwords import COST_ENV
 from services.identity.verification import queries as verifications
-from tests.conftest import service_urls
+from tests.conftest import KEY_ENCRYPTION_SECRET, service_urls
 
 os.environ.setdefault(COST_ENV, "low")
 
@@ -177,7 +177,7 @@ def gateway_database_url(make_database: Callable[[], str]) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def gateway(gateway_database_url: str) -> AsyncIterator[Gateway]:
     engine = create_engine(gateway_database_url, pool_size=5, application_name="gateway-tests")
-    demo = await seed_demo(engine)
+    demo = await seed_demo(engine, key_encryption_secret=KEY_ENCRYPTION_SECRET)
     app = single_process_app(
         Settings(
             environment="test", relay_interval_seconds=0.05, guest_referrals_interval_seconds=0

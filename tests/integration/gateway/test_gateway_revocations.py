@@ -23,7 +23,7 @@ from services.common.settings import Settings
 from services.demo import seed_demo
 from services.identity.api import create_app as create_identity
 from services.loyalty.api import create_app as create_loyalty
-from tests.conftest import service_urls
+from tests.conftest import KEY_ENCRYPTION_SECRET, service_urls
 from tests.integration.gateway.conftest import LOGIN, PASSWORD, REGISTER, SECRET, Gateway
 
 ME = "{ me { id } }"
@@ -66,7 +66,7 @@ def platform_database_url(make_database: Callable[[], str]) -> str:
 async def platform(platform_database_url: str) -> AsyncIterator[Platform]:
     url = platform_database_url
     engine = create_engine(url, pool_size=3, application_name="revocation-tests")
-    demo = await seed_demo(engine)
+    demo = await seed_demo(engine, key_encryption_secret=KEY_ENCRYPTION_SECRET)
     urls = service_urls(url)
     # ``b`` fails closed when it could not follow the revocations for 1.5 s (polls held 0.5 s)
     settings = Settings(environment="test", relay_interval_seconds=0.05)

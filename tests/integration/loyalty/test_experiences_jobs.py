@@ -16,11 +16,12 @@ from services.common.actor import Actor, ActorKind
 from services.common.db import create_engine
 from services.loyalty import contract as loyalty
 from services.loyalty.contract import Locale
-from services.loyalty.experiences import contract, door, issue, manage, respond, stats
+from services.loyalty.experiences import contract, door, issue, manage, respond, signing, stats
 from services.loyalty.experiences.contract import ResponseAction
 from services.loyalty.experiences.jobs import run_experience_jobs
 from services.loyalty.identity_events.use_cases import receive_identity_events
 from services.loyalty.rulebook.book import RuleBook
+from tests.conftest import KEY_ENCRYPTION_SECRET
 from tests.integration.loyalty.conftest import VENUE, ensure_programme
 from tests.integration.loyalty.experiences_support import preferences
 
@@ -35,6 +36,7 @@ def test_the_job_settles_an_evening_once_and_records_a_missing_attendance_earn(
 
 async def _evening(url: str) -> None:
     engine = create_engine(url, pool_size=4, application_name="jobs")
+    await signing.open_door_key(engine, signing.derive_kek(KEY_ENCRYPTION_SECRET))
     book = RuleBook()
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     starts = base + timedelta(hours=3)

@@ -32,11 +32,12 @@ from services.common.problems import Problem
 from services.loyalty import contract as loyalty
 from services.loyalty.contract import Locale
 from services.loyalty.earning.earn import earn_points
-from services.loyalty.experiences import contract, door, issue, manage, respond
+from services.loyalty.experiences import contract, door, issue, manage, respond, signing
 from services.loyalty.experiences.contract import ResponseAction
 from services.loyalty.experiences.jobs import run_experience_jobs
 from services.loyalty.identity_events.use_cases import receive_identity_events
 from services.loyalty.rulebook.book import RuleBook
+from tests.conftest import KEY_ENCRYPTION_SECRET
 from tests.integration.loyalty.conftest import VENUE, ensure_programme
 from tests.integration.loyalty.experiences_support import preferences
 
@@ -52,6 +53,7 @@ class InvitationMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.engine = create_engine(self.database_url, pool_size=2, application_name="stateful")
+        self.run(signing.open_door_key(self.engine, signing.derive_kek(KEY_ENCRYPTION_SECRET)))
         self.book = RuleBook()
         # the evening lies in the past of the real clock, so attendance earns are accepted
         self.now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)

@@ -179,8 +179,11 @@ def test_each_service_connects_as_its_own_runtime_role_and_knows_no_other_passwo
         assert GIVEN[other] not in values
 
 
-def test_identity_seals_its_signing_keys_with_the_configured_secret(resolved: Any) -> None:
-    _, db = resolved("identity")
+@pytest.mark.parametrize("service", ["identity", "loyalty"])
+def test_each_service_seals_its_keys_with_the_configured_secret(
+    resolved: Any, service: str
+) -> None:
+    _, db = resolved(service)
     assert db.key_encryption_secret == GIVEN["LOYALTY_KEY_ENCRYPTION_SECRET"]
 
 

@@ -30,8 +30,8 @@ def test_serving_everything_on_an_external_database_without_a_secret_stops_with_
     assert (result.exit_code, result.output) == (
         2,
         "LOYALTY_KEY_ENCRYPTION_SECRET (or LOYALTY_SERVICE_SECRET), at least 32 bytes, must be "
-        "set with an external database: it seals the keys that sign access tokens, so it must "
-        "stay the same from one start to the next.\n",
+        "set with an external database: it seals the keys that sign access tokens and door "
+        "passes, so it must stay the same from one start to the next.\n",
     )
 
 

@@ -23,12 +23,13 @@ async def active_key(conn: AsyncConnection) -> Row | None:
 
 
 async def insert_key(
-    conn: AsyncConnection, *, kid: str, private_key_pem: str, public_jwk: dict[str, str]
+    conn: AsyncConnection, *, kid: str, private_key_sealed: bytes, public_jwk: dict[str, str]
 ) -> None:
-    """Insert an active key unless another replica got there first (at most one is active)."""
+    """Insert an active key, its private half sealed, unless another replica got there first
+    (at most one is active)."""
     await conn.execute(
         insert(door_keys)
-        .values(kid=kid, private_key_pem=private_key_pem, public_jwk=public_jwk, active=True)
+        .values(kid=kid, private_key_sealed=private_key_sealed, public_jwk=public_jwk, active=True)
         .on_conflict_do_nothing()
     )
 
