@@ -120,9 +120,18 @@ class TokenVerifier:
         return claims
 
 
+@dataclass(frozen=True, slots=True)
+class _Remembered:
+    until: float
+    principal: Principal
+    key_id: str
+    scope_mark: int  # the revocation feed's scope changes known before identity was asked
+
+
 class ApiKeys:
     """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash),
-    but never once the revocations say it was revoked, nor while they are not current."""
+    but never once the revocations say it was revoked or its scope changed, nor while they are
+    not current."""
 
     def __init__(
         self,
@@ -134,16 +143,25 @@ class ApiKeys:
         self.identity = identity
         self.revocations = revocations
         self.clock = clock
-        self._valid: dict[str, tuple[float, Principal, str]] = {}
+        self._valid: dict[str, _Remembered] = {}
+
+    def _still_good(self, cached: _Remembered) -> bool:
+        feed = self.revocations
+        return (
+            cached.until > self.clock()
+            and feed.current
+            and not feed.api_key_revoked(cached.key_id)
+            and not feed.scope_changed_since(cached.key_id, cached.scope_mark)
+        )
 
     async def verify(self, api_key: str) -> Principal:
         digest = hashlib.sha256(api_key.encode()).hexdigest()
         cached = self._valid.get(digest)
         if cached is not None:
-            fresh = cached[0] > self.clock() and self.revocations.current
-            if fresh and not self.revocations.api_key_revoked(cached[2]):
-                return cached[1]
+            if self._still_good(cached):
+                return cached.principal
             del self._valid[digest]
+        mark = self.revocations.scope_mark
         try:
             partner = await self.identity.verify_api_key(api_key)
         except ServiceProblem:
@@ -152,15 +170,16 @@ class ApiKeys:
         principal = Principal(ActorKind.PARTNER, str(partner.partner_id), scope=partner.scope)
         if len(self._valid) > 10_000:
             self._valid.clear()
-        if self.revocations.current:
-            self._valid[digest] = (self.clock() + API_KEY_TTL, principal, str(partner.key_id))
+        remembered = _Remembered(self.clock() + API_KEY_TTL, principal, str(partner.key_id), mark)
+        if self._still_good(remembered):  # not if the scope changed while identity answered
+            self._valid[digest] = remembered
         return principal
 
     def forget(self, key_id: str) -> None:
         """A key revoked through this gateway stops working here at once (other replicas as soon
         as the revocation reaches them)."""
-        for digest, (_, _, cached_key) in list(self._valid.items()):
-            if cached_key == key_id:
+        for digest, cached in list(self._valid.items()):
+            if cached.key_id == key_id:
                 del self._valid[digest]
 
 

@@ -5,7 +5,9 @@ valid until it expires unless the gateway knows it was revoked. ``RevocationFeed
 revocation still in force: it loads them all at start, then long-polls identity for those after
 its cursor (identity answers as soon as one is committed, on any replica). Tokens are refused
 when their refresh family (``sid``) was revoked, or when their member's tokens were revoked
-after they were issued (erasure, merge); a partner API key revoked is never taken from memory.
+after they were issued (erasure, merge); a partner API key revoked is never taken from memory,
+and one whose scope changed is asked of identity again (what was remembered of it before the
+change is forgotten).
 
 If the feed could not be followed for ``max_staleness`` seconds, the gateway fails closed:
 tokens are refused (``UNAUTHENTICATED``), API keys are asked of identity each time, and
@@ -62,6 +64,8 @@ class RevocationFeed:
         self._sessions: dict[str, datetime] = {}  # family id: until when it matters
         self._members: dict[str, tuple[float, datetime]] = {}  # id: (revoked up to, until when)
         self._api_keys: dict[str, datetime] = {}
+        self._scope_changes = 0  # scope changes applied here so far
+        self._scopes: dict[str, tuple[int, datetime]] = {}  # key id: (its last change, until)
 
     # ---- what requests ask -------------------------------------------------------------------
 
@@ -94,6 +98,17 @@ class RevocationFeed:
     def api_key_revoked(self, key_id: str) -> bool:
         return key_id in self._api_keys
 
+    @property
+    def scope_mark(self) -> int:
+        """A mark of the scope changes known now: take it before asking identity about a key,
+        then ``scope_changed_since`` says whether what identity answered may be out of date."""
+        return self._scope_changes
+
+    def scope_changed_since(self, key_id: str, mark: int) -> bool:
+        """Whether the key's scope changed after ``mark`` was taken."""
+        changed = self._scopes.get(key_id)
+        return changed is not None and changed[0] > mark
+
     # ---- following identity ------------------------------------------------------------------
 
     def revoked_here(self, member_id: str, at: datetime) -> None:
@@ -108,6 +123,9 @@ class RevocationFeed:
                 self._sessions[r.subject] = r.expires_at
             elif r.kind is ic.RevocationKind.MEMBER:
                 self._revoke_member(r.subject, r.revoked_at, r.expires_at)
+            elif r.kind is ic.RevocationKind.API_KEY_SCOPE:
+                self._scope_changes += 1
+                self._scopes[r.subject] = (self._scope_changes, r.expires_at)
             else:
                 self._api_keys[r.subject] = r.expires_at
         self.cursor = page.cursor
@@ -127,6 +145,8 @@ class RevocationFeed:
                 del kept[subject]
         for subject in [s for s, (_, until) in self._members.items() if until <= now]:
             del self._members[subject]
+        for subject in [s for s, (_, until) in self._scopes.items() if until <= now]:
+            del self._scopes[subject]
 
     async def poll(self) -> bool:
         """Ask identity once (all revocations in force the first time, then those after the

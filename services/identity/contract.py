@@ -281,6 +281,8 @@ class RevocationKind(StrEnum):
     SESSION = "session"  # a refresh family: every access token whose ``sid`` is the subject
     MEMBER = "member"  # every access token of the member issued up to ``revoked_at``
     API_KEY = "api_key"  # a partner's API key
+    # a partner's API key whose scope changed: gateways forget what they remembered of it
+    API_KEY_SCOPE = "api_key_scope"
 
 
 class Revocation(Model):

@@ -240,11 +240,11 @@ revocations = sa.Table(
     "revocations",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),  # the feed's cursor
-    sa.Column("kind", sa.Text, nullable=False),  # session | member | api_key
+    sa.Column("kind", sa.Text, nullable=False),  # session | member | api_key | api_key_scope
     sa.Column("subject", sa.Text, nullable=False),  # the family, member or key id
     sa.Column("revoked_at", _TS, nullable=False),  # a member's tokens issued up to this time
     sa.Column("expires_at", _TS, nullable=False),  # no token it concerns is valid after this
-    sa.CheckConstraint("kind IN ('session', 'member', 'api_key')", name="kind"),
+    sa.CheckConstraint("kind IN ('session', 'member', 'api_key', 'api_key_scope')", name="kind"),
     sa.CheckConstraint("expires_at > revoked_at", name="expires_after_revocation"),
     sa.CheckConstraint("char_length(subject) <= 100", name="subject_length"),
     sa.Index("ix_revocations_expires_at", "expires_at"),

@@ -93,13 +93,18 @@ def _scope_of_issue(item: contract.ApiKey | contract.IssueApiKey) -> dict[str, o
 async def set_scope(
     engine: AsyncEngine, actor: Actor, key_id: UUID, scope: contract.PartnerScope
 ) -> contract.ApiKey:
-    """Change what a partner's key may do (admins); audited with the scope before and after."""
+    """Change what a partner's key may do (admins); audited with the scope before and after.
+    A change reaches every gateway through the revocation feed, as a revocation does: they stop
+    serving the key's former scope from memory as soon as they are told."""
     require_admin(actor)
+    now = datetime.now(UTC)
     async with UnitOfWork(engine) as uow:
         before = await queries.api_key_by_id(uow.conn, key_id)
-        key = await queries.set_scope(uow.conn, key_id, scope, datetime.now(UTC))
+        key = await queries.set_scope(uow.conn, key_id, scope, now)
         if key is None or before is None:
             raise NotFound(ProblemCode.API_KEY_NOT_FOUND, "no such API key", key_id=str(key_id))
+        if key.scope != before.scope:
+            await revoke(uow.conn, contract.RevocationKind.API_KEY_SCOPE, [key_id], now)
         await audit.record(
             uow.conn,
             actor=actor.label(),

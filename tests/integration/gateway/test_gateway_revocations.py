@@ -363,3 +363,88 @@ async def test_a_partner_key_revoked_through_one_gateway_is_refused_by_the_other
                 }
             ],
         }
+
+
+ISSUE_SCOPED = """mutation($i: IssuePartnerApiKeyInput!) { issuePartnerApiKey(input: $i) {
+  ... on ApiKeyIssued { secret key { id } } } }"""
+SET_SCOPE = """mutation($i: SetPartnerScopeInput!) { setPartnerScope(input: $i) {
+  __typename } }"""
+PARTNER_EARN = """mutation($i: RecordEarnEventInput!) { recordEarnEvent(input: $i) {
+  __typename ... on UserError { code message } } }"""
+TRIGGER_REFUSED = {
+    "recordEarnEvent": {
+        "__typename": "OutOfScope",
+        "code": "TRIGGER_NOT_ALLOWED",
+        "message": "this API key may not record purchase events",
+    }
+}
+RECORDED = {"recordEarnEvent": {"__typename": "PartnerEarnRecorded"}}
+
+
+async def test_a_partner_key_s_scope_changed_through_one_gateway_applies_on_the_other_at_once(
+    platform: Platform,
+) -> None:
+    admin = await platform.a.admin_token()
+    name = f"Partner {uuid.uuid4().hex[:8]}"
+    partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
+        "partner"
+    ]
+    venue = platform.a.demo["staff"][0]["venueId"]
+    scope = {"triggers": ["PURCHASE"], "venueIds": [venue], "registerReferrals": False}
+    issued = (
+        await platform.a.data(
+            ISSUE_SCOPED, {"i": {"partnerId": partner["id"], "scope": scope}}, token=admin
+        )
+    )["issuePartnerApiKey"]
+    key, key_id = {"x-api-key": issued["secret"]}, issued["key"]["id"]
+    member_id = platform.a.demo["members"][0]["memberId"]
+
+    async def earn(gateway: Gateway) -> dict[str, Any]:
+        purchase = {
+            "memberId": member_id,
+            "externalId": uuid.uuid4().hex,
+            "trigger": "PURCHASE",
+            "occurredAt": datetime.now(UTC).isoformat(),
+            "amount": "10",
+            "currency": "EUR",
+            "venueId": venue,
+        }
+        return await gateway.data(PARTNER_EARN, {"i": purchase}, headers=key)
+
+    for gateway in platform.both():  # each gateway now remembers the key and its scope
+        for _ in range(2):
+            assert await earn(gateway) == RECORDED
+
+    narrowed = {**scope, "triggers": ["ATTENDANCE"]}
+    changed = await platform.a.data(
+        SET_SCOPE, {"i": {"keyId": key_id, "scope": narrowed}}, token=admin
+    )
+    assert changed == {"setPartnerScope": {"__typename": "PartnerScopeSet"}}
+
+    async def refused_by_the_other() -> bool:
+        return await earn(platform.b) == TRIGGER_REFUSED
+
+    await eventually(refused_by_the_other)  # within the bound, far below the cache's 30 s
+    for gateway in platform.both():
+        assert await earn(gateway) == TRIGGER_REFUSED
+
+    changed = await platform.b.data(
+        SET_SCOPE, {"i": {"keyId": key_id, "scope": scope}}, token=admin
+    )
+    assert changed == {"setPartnerScope": {"__typename": "PartnerScopeSet"}}
+
+    async def allowed_by_the_other() -> bool:  # widened again, through the other gateway
+        return await earn(platform.a) == RECORDED
+
+    await eventually(allowed_by_the_other)
+    for gateway in platform.both():
+        assert await earn(gateway) == RECORDED
+
+    unchanged = await platform.a.data(
+        SET_SCOPE, {"i": {"keyId": key_id, "scope": scope}}, token=admin
+    )
+    assert unchanged == {"setPartnerScope": {"__typename": "PartnerScopeSet"}}
+    told = await platform.a.count(
+        f"identity.revocations WHERE kind = 'api_key_scope' AND subject = '{key_id}'"
+    )
+    assert told == 2  # each change once; setting the same scope again tells nobody

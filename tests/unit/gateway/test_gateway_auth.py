@@ -282,3 +282,57 @@ async def test_a_key_the_revocations_name_is_asked_of_identity_again_and_refused
     )
     assert len(services.internal_calls("/internal/api-keys/verify")) == 2
     assert not keys._valid
+
+
+def _scope_change(n: int, key_id: uuid.UUID) -> ic.Revocation:
+    at = datetime.now(UTC)
+    return ic.Revocation(
+        id=n,
+        kind=ic.RevocationKind.API_KEY_SCOPE,
+        subject=str(key_id),
+        revoked_at=at,
+        expires_at=at + timedelta(hours=1),
+    )
+
+
+async def test_a_key_whose_scope_changed_is_asked_of_identity_again_and_remembered_anew(
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
+) -> None:
+    keys = ApiKeys(identity, feed, clock=clock)
+    await keys.verify(services.GOOD_API_KEY)
+    await keys.verify(services.GOOD_API_KEY)
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 1  # remembered
+    services.revocations.append(_scope_change(1, uuid.uuid4()))  # another key's: no effect
+    await feed.poll()
+    await keys.verify(services.GOOD_API_KEY)
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 1
+
+    services.revocations.append(_scope_change(2, services.KEY_ID))
+    await feed.poll()
+    for _ in range(3):  # asked again once, then remembered with what identity says now
+        principal = await keys.verify(services.GOOD_API_KEY)
+        assert (principal.kind, principal.id) == (ActorKind.PARTNER, str(services.PARTNER_ID))
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+    assert not feed.api_key_revoked(str(services.KEY_ID))  # a scope change is no revocation
+
+
+async def test_a_scope_change_told_while_identity_answers_is_not_remembered_from_before_it(
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
+) -> None:
+    """Identity may answer with the former scope while the change commits: when the feed brings
+    the change before the answer arrives, the answer serves that request only."""
+    keys = ApiKeys(identity, feed, clock=clock)
+
+    def change_while_answering(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/internal/api-keys/verify" and len(services.calls) == 1:
+            page = [_scope_change(1, services.KEY_ID)]
+            feed.apply(ic.RevocationPage(cursor=1, revocations=page, more=False))
+        return None
+
+    services.overrides.append(change_while_answering)
+    await keys.verify(services.GOOD_API_KEY)
+    assert not keys._valid
+    await keys.verify(services.GOOD_API_KEY)
+    await keys.verify(services.GOOD_API_KEY)
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+    assert len(keys._valid) == 1

@@ -141,3 +141,24 @@ async def test_a_feed_not_followed_for_longer_than_its_bound_fails_closed(
     services.revocations_up = True
     await revocations.poll()
     assert revocations.current
+
+
+async def test_a_scope_change_is_known_after_the_mark_taken_before_it_until_it_expires(
+    feed: Any, services: Any
+) -> None:
+    revocations, clocks = feed
+    services.revocations = [revocation(1, ic.RevocationKind.API_KEY_SCOPE, "key-1")]
+    await revocations.load()
+    before = revocations.scope_mark
+    assert not revocations.scope_changed_since("key-1", before)  # known when the mark was taken
+    assert not revocations.scope_changed_since("key-2", before)
+    services.revocations.append(revocation(2, ic.RevocationKind.API_KEY_SCOPE, "key-1"))
+    await revocations.poll()
+    assert revocations.scope_changed_since("key-1", before)
+    assert not revocations.scope_changed_since("key-1", revocations.scope_mark)
+    assert not revocations.scope_changed_since("key-2", before)
+    assert not revocations.api_key_revoked("key-1")  # its key still works
+    clocks.wall = REVOKED_AT + timedelta(hours=2)  # past both changes' expiry
+    services.revocations.append(revocation(3, ic.RevocationKind.SESSION, "family-9"))
+    await revocations.poll()
+    assert not revocations.scope_changed_since("key-1", before)
