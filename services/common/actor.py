@@ -95,8 +95,8 @@ class Actor:
     @classmethod
     def from_headers(cls, headers: Any) -> Actor:
         try:
-            kind = ActorKind(headers.get("x-actor-kind", "anonymous"))
-        except ValueError:
+            kind = ActorKind(headers.get("x-actor-kind"))
+        except ValueError:  # no kind, or one that is not known: nobody in particular
             kind = ActorKind.ANONYMOUS
         venues = headers.get("x-actor-venues") or ""
         scope = headers.get("x-actor-scope")

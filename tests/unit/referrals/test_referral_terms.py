@@ -1,14 +1,16 @@
-"""The referral terms a rule set carries: their defaults and the bounds of each, said whole."""
+"""The referral terms a rule set carries: their defaults and the bounds of each, said whole, and
+the policy they make for attribution and conversion, day for day."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from services.loyalty.referrals.model import ReferralPolicy, policy_of
 from services.loyalty.rules.changelog import diff
-from services.loyalty.rules.model import RuleSetInvalid, Trigger, parse_rule_set
+from services.loyalty.rules.model import ReferralTerms, RuleSetInvalid, Trigger, parse_rule_set
 
 
 def _rule_set(**referrals: Any) -> dict[str, Any]:
@@ -145,4 +147,64 @@ def test_every_qualifying_event_is_named_in_both_languages() -> None:
     )
     assert "premier événement parmi : abonnement, achat, adhésion, anniversaire, venue ;" in (
         change.summary_fr
+    )
+
+
+def test_the_terms_become_the_policy_that_attribution_and_conversion_apply_day_for_day() -> None:
+    terms = ReferralTerms(
+        attribution_window_days=14,
+        cap=3,
+        cap_period_days=7,
+        consent_max_age_days=90,
+        qualifying_triggers=frozenset({Trigger.ATTENDANCE}),
+    )
+    assert policy_of(terms) == ReferralPolicy(
+        attribution_window=timedelta(days=14),
+        cap=3,
+        cap_period=timedelta(days=7),
+        consent_max_age=timedelta(days=90),
+        qualifying_triggers=frozenset({Trigger.ATTENDANCE}),
+    )
+
+
+def test_a_rule_set_without_referral_terms_applies_the_default_policy() -> None:
+    assert policy_of(parse_rule_set(_rule_set()).referrals) == ReferralPolicy()
+
+
+def test_the_terms_at_their_lowest_bounds_make_a_policy_a_day_long_with_a_cap_of_one() -> None:
+    lowest = parse_rule_set(
+        _rule_set(
+            attribution_window_days=1,
+            cap=1,
+            cap_period_days=1,
+            consent_max_age_days=0,
+            qualifying_triggers=["purchase"],
+        )
+    ).referrals
+    assert policy_of(lowest) == ReferralPolicy(
+        attribution_window=timedelta(days=1),
+        cap=1,
+        cap_period=timedelta(days=1),
+        consent_max_age=timedelta(0),
+        qualifying_triggers=frozenset({Trigger.PURCHASE}),
+    )
+
+
+def test_the_terms_at_their_highest_bounds_make_a_policy_a_year_long_with_every_trigger() -> None:
+    every = frozenset(Trigger) - {Trigger.REFERRAL_CONVERTED}
+    highest = parse_rule_set(
+        _rule_set(
+            attribution_window_days=365,
+            cap=1000,
+            cap_period_days=365,
+            consent_max_age_days=3650,
+            qualifying_triggers=sorted(every),
+        )
+    ).referrals
+    assert policy_of(highest) == ReferralPolicy(
+        attribution_window=timedelta(days=365),
+        cap=1000,
+        cap_period=timedelta(days=365),
+        consent_max_age=timedelta(days=3650),
+        qualifying_triggers=every,
     )
