@@ -28,11 +28,13 @@ async def record_earn(request: Request) -> Response:
         locale=routing.locale(request),
         turns=request.app.state.turns,
     )
-    if outcome.created:  # perhaps a referee's first qualifying event
-        event = body.event
-        await referrals.after_earn(
-            engine, book, body.member_id, event.trigger.value, event.occurred_at, outcome.entry.id
-        )
+    # perhaps a referee's first qualifying event; told again when the earn is replayed, since
+    # the first request may have been cut off after the earn and before this (told twice, it
+    # counts once)
+    event = body.event
+    await referrals.after_earn(
+        engine, book, body.member_id, event.trigger.value, event.occurred_at, outcome.entry.id
+    )
     return reply(outcome, 201 if outcome.created else 200)
 
 

@@ -398,12 +398,14 @@ async def record_attendance(
             "attendance earn of invitation %s not recorded: %s", invitation_id, problem.code
         )
         return None
+    # perhaps a referee's first qualifying event: told before the earn is recorded on the
+    # invitation, so that the job, trying again after a failure in between, tells it again
+    # (told twice, it counts once)
+    await referrals.after_earn(
+        engine, book, row.member_id, "attendance", row.checked_in_at, earned.entry.id
+    )
     async with engine.begin() as conn:
         await invitation_queries.record_attendance_earn(
             conn, invitation_id, entry_id=earned.entry.id, points=earned.entry.points
-        )
-    if earned.created:  # perhaps a referee's first qualifying event
-        await referrals.after_earn(
-            engine, book, row.member_id, "attendance", row.checked_in_at, earned.entry.id
         )
     return earned.entry.points

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from services.common.actor import Actor, ActorKind
+from services.loyalty import contract
+from services.loyalty.earning.earn import earn_points
+from services.loyalty.experiences import door
+from services.loyalty.experiences.jobs import EARN_GRACE, run_experience_jobs
+from services.loyalty.rulebook.book import RuleBook
+from tests.integration.loyalty.experiences_support import preferences
 from tests.integration.loyalty.referrals_support import (
     REFERRAL_POINTS,
+    STAFF,
+    VENUE,
     WELCOME_POINTS,
     Person,
     Programme,
@@ -77,6 +89,108 @@ async def test_a_purchase_told_before_the_registration_converts_when_the_registr
     await referrals.joins(friend)
     assert (await referrals.referral(referral_id))["status"] == "converted"
     assert await referrals.balance(referrer.id) == REFERRAL_POINTS
+
+
+async def test_a_purchase_cut_off_after_its_earn_converts_when_the_box_office_sends_it_again(
+    referrals: Programme,
+) -> None:
+    referrer, friend, referral_id = await _referred(referrals)
+    await referrals.joins(friend)
+    event = {
+        "trigger": "purchase",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "amount": "20",
+        "currency": "EUR",
+        "venue_id": str(VENUE),
+    }
+    body = {"member_id": str(friend.id), "external_id": uuid.uuid4().hex, "event": event}
+    # the first request wrote the earn, then lost its connection before telling referrals
+    await earn_points(referrals.engine, RuleBook(), STAFF, contract.RecordEarn.model_validate(body))
+    assert (await referrals.referral(referral_id))["status"] == "joined"
+    again = await referrals.call("POST", "/internal/earn", actor=STAFF, json=body)
+    assert again.status_code == 200, again.text
+    assert (again.json()["created"], again.json()["entry"]["points"]) == (False, 20)
+    assert (await referrals.referral(referral_id))["status"] == "converted"
+    assert await referrals.balance(referrer.id) == REFERRAL_POINTS
+    assert await referrals.balance(friend.id) == 20 + WELCOME_POINTS
+    third = await referrals.call("POST", "/internal/earn", actor=STAFF, json=body)
+    assert third.status_code == 200, third.text
+    assert await referrals.balance(referrer.id) == REFERRAL_POINTS
+    assert len(_referral_entries(await referrals.entries(referrer.id))) == 1
+
+
+async def _checked_in_at_an_evening(referrals: Programme, friend: Person) -> dict[str, Any]:
+    """``friend``, invited to an evening at the venue (the only one with consent here), accepts
+    and is scanned at the door: the door's answer."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    texts = {"title_en": "Rehearsal", "title_fr": "Répétition", "description_en": "A."}
+    body = {
+        "key": uuid.uuid4().hex,
+        "venue_id": str(VENUE),
+        "texts": texts | {"description_fr": "B."},
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "seats": 1,
+        "invitations_open_at": (start - timedelta(hours=2)).isoformat(),
+        "invitations_close_at": start.isoformat(),
+    }
+    made = await referrals.ok("POST", "/internal/experiences", actor=STAFF, json=body)
+    report = await referrals.ok(
+        "POST",
+        f"/internal/experiences/{made['id']}/issuances",
+        actor=STAFF,
+        json={"key": uuid.uuid4().hex, "count": 1},
+    )
+    [invited] = report["invitations"]
+    assert invited["member_id"] == str(friend.id)
+    member = Actor(ActorKind.MEMBER, str(friend.id))
+    accepted = await referrals.ok(
+        "POST",
+        f"/internal/invitations/{invited['invitation_id']}/respond",
+        actor=member,
+        json={"member_id": str(friend.id), "action": "accept", "guests": []},
+    )
+    scan = {"token": accepted["door"]["token"], "venue_id": str(VENUE)}
+    response = await referrals.call("POST", "/internal/door/redeem", actor=STAFF, json=scan)
+    return {"status": response.status_code, "invitation": invited["invitation_id"]}
+
+
+async def test_a_check_in_cut_off_before_referrals_heard_of_its_attendance_converts_by_the_job(
+    referrals: Programme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    referrer, friend, referral_id = await _referred(referrals)
+    payload = {
+        "member_id": str(friend.id),
+        "locale": "en",
+        "identifier_hashes": {"email": friend.email, "phone": friend.phone},
+        "preferences": preferences(),
+    }
+    await referrals.event("member.registered", payload)
+    assert (await referrals.referral(referral_id))["status"] == "joined"
+    told = door.referrals.after_earn
+
+    async def cut_off(*args: Any) -> None:
+        monkeypatch.setattr(door.referrals, "after_earn", told)
+        raise ConnectionResetError("the connection was lost")
+
+    # the door writes the check-in and its attendance earn, then loses its connection
+    monkeypatch.setattr(door.referrals, "after_earn", cut_off)
+    scanned = await _checked_in_at_an_evening(referrals, friend)
+    assert scanned["status"] == 500
+    assert (await referrals.referral(referral_id))["status"] == "joined"
+    later = datetime.now(UTC) + EARN_GRACE + timedelta(seconds=1)
+    report = await run_experience_jobs(referrals.engine, RuleBook(), now=later)
+    assert report.attendance_earns == 1
+    assert (await referrals.referral(referral_id))["status"] == "converted"
+    assert await referrals.balance(referrer.id) == REFERRAL_POINTS
+    assert await referrals.balance(friend.id) == 25 + WELCOME_POINTS
+    again = await run_experience_jobs(referrals.engine, RuleBook(), now=later)
+    assert again.attendance_earns == 0
+    invitation = await referrals.scalar(
+        "SELECT earn_points FROM loyalty.invitations WHERE id = CAST(:i AS uuid)",
+        i=scanned["invitation"],
+    )
+    assert invitation == 25
 
 
 async def test_registrations_and_earns_told_twice_and_at_once_reward_exactly_once(
