@@ -113,7 +113,8 @@ async def inject(
 ) -> None:
     """Terminate ``plan.backends`` backends of the services, and kill ``plan.kills`` processes
     at even intervals among them (loyalty and identity in turn); a killed service starts again
-    while the terminations go on (those then find only the other service's backends)."""
+    while the terminations go on, on the other service's backends only (a service that loses
+    its connection while it starts stops, to be started again: that would only slow the run)."""
     every = plan.backends // (plan.kills + 1) if plan.kills else 0
     restarting: dict[str, asyncio.Task[None]] = {}
 
@@ -134,7 +135,10 @@ async def inject(
                 injected.kinds[f"kill {name}"] += 1
                 continue
             await asyncio.sleep(rng.expovariate(1 / plan.pause_seconds))
-            rows = await conn.fetch(BACKENDS_SQL)
+            starting = {name for name, task in restarting.items() if not task.done()}
+            rows = [
+                r for r in await conn.fetch(BACKENDS_SQL) if r["application_name"] not in starting
+            ]
             busy = [r for r in rows if r["state"] in BUSY]
             pool = busy or rows
             if not pool:

@@ -27,6 +27,8 @@ from tests.conftest import service_urls
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "fault-injection-service-secret-0123456789"
 READY_SECONDS = 60
+#: How many times a killed service is started before the harness gives up.
+STARTS = 5
 #: The services' log level (their logs are kept in the test's temporary folder).
 LOG_LEVEL_ENV = "LOYALTY_FAULTS_LOG_LEVEL"
 #: How long a caller keeps trying one request before the harness calls it lost.
@@ -72,6 +74,7 @@ class ServiceProcess:
     log: Any
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    failed_starts: int = 0  # exits while starting again after a kill
 
     @property
     def url(self) -> str:
@@ -86,28 +89,42 @@ class ServiceProcess:
         self.starts += 1
 
     async def ready(self) -> None:
+        if not await self._ready():
+            raise AssertionError(f"{self.part} did not become ready: {self._tail()}")
+
+    async def _ready(self) -> bool:
+        """Whether the process answers ``/readyz``; ``False`` if it exited first."""
         deadline = time.monotonic() + READY_SECONDS
         async with httpx.AsyncClient(timeout=1) as client:
             while True:
                 try:
                     if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
+                        return True
                 except httpx.HTTPError:
                     pass
                 assert self.process is not None
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.log.seek(0)
-                    tail = self.log.read().decode(errors="replace")[-3000:]
-                    raise AssertionError(f"{self.part} did not become ready: {tail}")
+                if self.process.poll() is not None:
+                    return False
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{self.part} did not become ready: {self._tail()}")
                 await asyncio.sleep(0.1)
 
+    def _tail(self) -> str:
+        return Path(self.log.name).read_bytes()[-3000:].decode(errors="replace")
+
     async def kill_and_restart(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would end it, then start it again."""
+        """SIGKILL, as a crash or an OOM kill would end it, then start it again, as a supervisor
+        would: again if it stops while starting (a service that loses its database connection
+        while it starts exits, to be started again)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
-        self.start()
-        await self.ready()
+        for _ in range(STARTS):
+            self.start()
+            if await self._ready():
+                return
+            self.failed_starts += 1
+        raise AssertionError(f"{self.part} did not start {STARTS} times: {self._tail()}")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

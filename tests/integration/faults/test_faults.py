@@ -43,6 +43,7 @@ class Run:
     admin_dsn: str
     seconds: float
     phases: dict[str, float]
+    failed_starts: dict[str, int]
 
     def report(self) -> str:
         ops = self.world.outcomes.operations
@@ -51,7 +52,8 @@ class Run:
             f"seed {self.plan.seed}: {self.injected.total} faults injected "
             f"({dict(sorted(self.injected.kinds.items()))}; busy ones interrupted "
             f"{dict(self.injected.interrupted.most_common())}; restarts "
-            f"{', '.join(f'{s:.1f}' for s in self.injected.restarts)} s); {sum(ops.values())} operations "
+            f"{', '.join(f'{s:.1f}' for s in self.injected.restarts)} s, failed starts "
+            f"{self.failed_starts}); {sum(ops.values())} operations "
             f"({dict(sorted(ops.items()))}); {retried} retries; {self.seconds:.1f} s "
             f"({', '.join(f'{k} {v:.1f} s' for k, v in self.phases.items())})"
         )
@@ -104,7 +106,9 @@ async def run(url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         finally:
             await world.loyalty.aclose()
             await world.identity.aclose()
-    done = Run(plan, injected, world, tally, admin_dsn, time.monotonic() - started, phases)
+        failed = {p.part: p.failed_starts for p in (services.loyalty, services.identity)}
+    seconds = time.monotonic() - started
+    done = Run(plan, injected, world, tally, admin_dsn, seconds, phases, failed)
     print(done.report())
     yield done
 

@@ -274,11 +274,11 @@ class World:
             "referee registers",
         )
         self.outcomes.referrals[referral_id] = (referrer, referee)
-        await self._joined(referral_id)
+        await self._joined(referral_id, referee)
         await self.earn(referee, 20, label="referee's first purchase")
         self.outcomes.operations["referral"] += 1
 
-    async def _joined(self, referral_id: str) -> None:
+    async def _joined(self, referral_id: str, referee: str) -> None:
         """Wait until identity's outbox has told loyalty that the referee registered."""
         deadline = asyncio.get_running_loop().time() + JOIN_PATIENCE_SECONDS
         conn = await asyncpg.connect(self.admin_dsn)
@@ -290,10 +290,29 @@ class World:
                 if status != "pending":
                     assert status == "joined", status
                     return
-                assert asyncio.get_running_loop().time() < deadline, "the referee never joined"
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"the referee never joined: {await _trail(conn, referee)}")
                 await asyncio.sleep(0.1)
         finally:
             await conn.close()
+
+
+async def _trail(conn: asyncpg.Connection, member_id: str) -> dict[str, Any]:
+    """Where a member's registration is between identity's outbox and loyalty."""
+    sent = await conn.fetch(
+        "SELECT event_id, type, delivered_at, attempts, last_error FROM identity.outbox "
+        "WHERE payload->>'member_id' = $1",
+        member_id,
+    )
+    received = await conn.fetch(
+        "SELECT event_id, type FROM loyalty.inbox WHERE payload->>'member_id' = $1", member_id
+    )
+    pending = await conn.fetchval("SELECT count(*) FROM identity.outbox WHERE delivered_at IS NULL")
+    return {
+        "sent": [dict(r) for r in sent],
+        "received": [dict(r) for r in received],
+        "undelivered": pending,
+    }
 
 
 async def prepare(world: World, *, regulars: int, guests: int) -> None:
