@@ -24,6 +24,7 @@ from asgi_correlation_id import correlation_id
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,9 +33,11 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graphql_schema import door_page
 from graphql_schema.auth import ApiKeys, TokenVerifier
+from graphql_schema.budgets import CallerBudgets
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.context import Context, Services
@@ -115,6 +118,10 @@ class GatewayView(GraphQL[Context, None]):
         response.headers["content-type"] = with_charset(media_type)
         if request.state.request_error:
             response.status_code = 400
+        retry_after = getattr(request.state, "retry_after", None)
+        if retry_after is not None:  # the caller's budget is spent (see ``budgets``)
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry_after)
         return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -248,6 +255,7 @@ def create_app(
                     revocations=revocations,
                 ),
                 api_keys=ApiKeys(identity, revocations),
+                budgets=CallerBudgets.from_settings(settings),
             )
             app.state.services = holder["services"]
             try:
@@ -292,9 +300,21 @@ def create_app(
             *door_page.routes(lambda: holder["services"].loyalty),
             static_files(),
         ],
-        middleware=base_middleware("gateway", service_secret=None, audience=None),
+        middleware=[
+            *_forwarded_addresses(settings),
+            *base_middleware("gateway", service_secret=None, audience=None),
+        ],
         lifespan=lifespan,
     )
+
+
+def _forwarded_addresses(settings: Settings) -> list[Middleware]:
+    """The client's address from ``X-Forwarded-For``, only when the request comes from one of
+    the trusted proxies (the budgets of anonymous callers go by address, see ``budgets``)."""
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if not trusted:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)]
 
 
 def _plain_json_content_type(scope: Scope) -> Scope:

@@ -35,6 +35,7 @@ class Principal:
     id: str | None = None
     venues: frozenset[str] = field(default_factory=frozenset)
     scope: ic.PartnerScope | None = None  # a partner's key: what it may do
+    key_id: str | None = None  # a partner's key: which one
 
     @property
     def actor(self) -> Actor:
@@ -167,7 +168,12 @@ class ApiKeys:
         except ServiceProblem:
             self._valid.pop(digest, None)
             raise unauthenticated("the API key is not valid") from None
-        principal = Principal(ActorKind.PARTNER, str(partner.partner_id), scope=partner.scope)
+        principal = Principal(
+            ActorKind.PARTNER,
+            str(partner.partner_id),
+            scope=partner.scope,
+            key_id=str(partner.key_id),
+        )
         if len(self._valid) > 10_000:
             self._valid.clear()
         remembered = _Remembered(self.clock() + API_KEY_TTL, principal, str(partner.key_id), mark)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from strawberry.types import Info as StrawberryInfo
 
 from graphql_schema.auth import ApiKeys, Principal, TokenVerifier, authenticate, require
+from graphql_schema.budgets import CallerBudgets
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.errors import ApiError
@@ -19,12 +20,14 @@ from services.common.actor import Actor, ActorKind
 
 @dataclass
 class Services:
-    """What lives as long as the app: the clients and the credential checkers."""
+    """What lives as long as the app: the clients, the credential checkers and the callers'
+    budgets."""
 
     identity: IdentityClient
     loyalty: LoyaltyClient
     tokens: TokenVerifier
     api_keys: ApiKeys
+    budgets: CallerBudgets
     known_members: set[uuid.UUID] = field(default_factory=set)  # ids identity confirmed
     locales: dict[uuid.UUID, str] = field(default_factory=dict)  # members' languages, as last seen
 

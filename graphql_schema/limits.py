@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -174,21 +175,7 @@ def cost_limit(max_cost: int) -> type[ASTValidationRule]:
 
     class CostLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            schema = self.context.schema
-            root = schema.get_root_type(node.operation)
-            if root is None:
-                return
-            fragments = {
-                f.name.value: f
-                for f in self.context.document.definitions
-                if isinstance(f, FragmentDefinitionNode)
-            }
-            defaults = {
-                v.variable.name.value: v.default_value.value
-                for v in node.variable_definitions or ()
-                if isinstance(v.default_value, IntValueNode)
-            }
-            cost = _cost(schema, root, node.selection_set, 1, fragments, defaults, set(), 0)
+            cost = operation_cost(self.context.schema, self.context.document, node)
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(
@@ -200,6 +187,25 @@ def cost_limit(max_cost: int) -> type[ASTValidationRule]:
                 )
 
     return CostLimit
+
+
+def operation_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> int:
+    """What ``operation`` (one of ``document``'s) costs: see ``cost_limit``. The per-caller
+    budgets spend the same figure (see ``budgets``)."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    fragments = {
+        f.name.value: f for f in document.definitions if isinstance(f, FragmentDefinitionNode)
+    }
+    defaults = {
+        v.variable.name.value: v.default_value.value
+        for v in operation.variable_definitions or ()
+        if isinstance(v.default_value, IntValueNode)
+    }
+    return _cost(schema, root, operation.selection_set, 1, fragments, defaults, set(), 0)
 
 
 def _page_size(field: FieldNode, definition: GraphQLField | None, defaults: dict[str, str]) -> int:

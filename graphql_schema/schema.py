@@ -29,6 +29,7 @@ from strawberry.tools import merge_types
 
 from graphql_schema import (
     accounts,
+    budgets,
     door,
     earning,
     experiences,
@@ -158,11 +159,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     """Extensions run once per operation (none per field). They are given as factories, so every
     request gets fresh instances; the caches behind them are shared and bounded."""
     rules = limits.validation_rules(settings)  # once: the validation cache is keyed by the rules
+    costs = budgets.OperationCosts()
     extensions: list[Callable[[], SchemaExtension]] = [
         limits.token_limit(settings),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: budgets.SpendBudget(costs),
         lambda: PublicErrors(suggestions=settings.is_development),
     ]
     if not settings.introspection_enabled:

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_tokens: int = 2000
     max_query_cost: int = 2000  # fields asked, times the pages (first) around them
+    # what each caller (account, partner key, or address) may spend per window, in the units
+    # of max_query_cost; 0: no budgets
+    rate_limit_cost_per_window: int = Field(default=20_000, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    rate_limit_storage: str = "async+memory://"  # a URI of the limits package's storages
+    # proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed
+    trusted_proxies: str = ""
     guest_referrals_interval_seconds: float = Field(default=30.0, ge=0)  # 0: not run here
     # how long identity holds a gateway's poll for revocations when there is none
     revocation_poll_seconds: float = Field(default=10.0, gt=0, le=30)
@@ -95,6 +102,15 @@ class Settings(BaseSettings):
         if self.revocation_max_staleness_seconds <= 2 * self.revocation_poll_seconds:
             raise ValueError(
                 "revocation_max_staleness_seconds must be more than twice revocation_poll_seconds"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _budget_fits_the_costliest_operation(self) -> Settings:
+        if 0 < self.rate_limit_cost_per_window < self.max_query_cost:
+            raise ValueError(
+                "rate_limit_cost_per_window must be 0 (no budgets) or at least max_query_cost, "
+                "else an operation within the cost limit could never run"
             )
         return self
 
