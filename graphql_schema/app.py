@@ -41,7 +41,7 @@ from graphql_schema.budgets import CallerBudgets
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.clients.loyalty import LoyaltyClient
 from graphql_schema.context import Context, Services
-from graphql_schema.errors import INTERNAL, INVALID_INPUT, request_error_code
+from graphql_schema.errors import INTERNAL, INVALID_INPUT, NOT_FOUND, request_error_code
 from graphql_schema.guest_referrals import guest_referrals_job
 from graphql_schema.limits import MAX_BODY_BYTES, BodySizeLimit
 from graphql_schema.over_http import (
@@ -91,6 +91,8 @@ class GatewayView(GraphQL[Context, None]):
 
     async def _answer(self, request: Request) -> Response:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            if self.graphql_ide is None:  # outside development: nothing tells it was ever here
+                return _refusal(404, NOT_FOUND, "Not Found", {})
             try:
                 return await self.run(request)
             except HTTPException as e:
