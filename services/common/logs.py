@@ -2,9 +2,10 @@
 
 Every line, ours and the libraries' (uvicorn, strawberry, SQLAlchemy's errors), passes through
 ``redact`` last: a value whose key is named like a credential (``password``, ``token``,
-``secret``, ``apiKey``, ``authorization``...) is replaced, and so is a credential written in a
-text (a GraphQL argument ``password: "..."``, a JSON field, a bearer token, a partner API key, a
-JWT, a password hash, SQL parameters). Query variables are never logged.
+``secret``, ``apiKey``, ``authorization``, a one-time ``verificationCode``...) is replaced, and
+so is a credential written in a text (a GraphQL argument ``password: "..."``, a JSON field, a
+bearer token, a partner API key, a JWT, a password hash, SQL parameters). Query variables are
+never logged.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ REDACTED = "[REDACTED]"
 #: Names of keys (and of arguments in texts) whose values are credentials.
 _SENSITIVE_NAME = (
     r"[A-Za-z_]*(?:pass(?:word|wd|phrase)?|secret|token|api_?key|authori[sz]ation|cookie"
-    r"|credential|pin_?code)[A-Za-z_]*"
+    r"|credential|pin_?code|verification_?code|one_?time_?code)[A-Za-z_]*"
 )
 _SENSITIVE_KEY = re.compile(rf"(?i)^(?:{_SENSITIVE_NAME}|x-api-key)$")
 

@@ -114,3 +114,67 @@ def test_values_under_credential_keys_are_redacted_at_any_depth(log_lines: io.St
         "list": [{"apiKey": REDACTED}],
     }
     assert line["headers"] == {"Authorization": REDACTED, "X-API-Key": REDACTED, "accept": "*/*"}
+
+
+CODE = "418263"
+VERIFY = """mutation($i: VerifyIdentifierInput!) { verifyIdentifier(input: $i) { __typename } }"""
+INLINE_VERIFY = f"""mutation {{ verifyIdentifier(input: {{kind: EMAIL, value: "ines@example.org", verificationCode: "{CODE}"}}) {{
+  __typename }} }}"""
+
+
+def verification_fails(request: httpx.Request) -> httpx.Response | None:
+    if request.url.path.endswith("/verifications/check"):
+        echoed = request.content.decode()  # a careless service echoing what it was sent
+        return httpx.Response(500, text=f"Traceback (most recent call last): {echoed}")
+    return None
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+async def test_no_verification_code_reaches_the_log_when_identity_answers_500(
+    make_gateway: Any, services: Any, log_lines: io.StringIO, environment: str
+) -> None:
+    services.overrides.append(verification_fails)
+    member = services.token(services.add_member())
+    async with make_gateway(environment=environment) as gateway:
+        inline = await gateway.post(INLINE_VERIFY, token=member)
+        given = {"kind": "EMAIL", "value": "ines@example.org", "verificationCode": CODE}
+        by_variable = await gateway.post(VERIFY, {"i": given}, token=member)
+    masked = {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_ERROR"}}
+    for answer in (inline, by_variable):
+        assert answer["data"] is None
+        assert [{k: e[k] for k in masked} for e in answer["errors"]] == [masked]
+    text = log_lines.getvalue()
+    assert CODE not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    failures = [line for line in lines if line["event"] == "unexpected error in a GraphQL field"]
+    assert [(f["path"], f["level"]) for f in failures] == [(["verifyIdentifier"], "error")] * 2
+    assert all("identity answered 500" in f["exception"] for f in failures)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        (f'verificationCode: "{CODE}"', f'verificationCode: "{REDACTED}"'),
+        (f'{{"verification_code": "{CODE}"}}', f'{{"verification_code": "{REDACTED}"}}'),
+        (f"verification_code={CODE} sent", f"verification_code={REDACTED} sent"),
+        (f"oneTimeCode: {CODE}", f"oneTimeCode: {REDACTED}"),
+        ('code: "INVALID_INPUT"', 'code: "INVALID_INPUT"'),  # an error's code is no secret
+    ],
+)
+def test_a_verification_code_written_in_a_text_is_redacted(text: str, redacted: str) -> None:
+    assert redact_text(text) == redacted
+
+
+def test_values_under_verification_code_keys_are_redacted(log_lines: io.StringIO) -> None:
+    structlog.get_logger("test").warning(
+        "sending",
+        verification_code=CODE,
+        payload={"value": "ines@example.org", "verificationCode": CODE, "code": "SENT"},
+    )
+    [line] = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    assert line["verification_code"] == REDACTED
+    assert line["payload"] == {
+        "value": "ines@example.org",
+        "verificationCode": REDACTED,
+        "code": "SENT",
+    }
