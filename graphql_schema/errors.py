@@ -6,7 +6,9 @@ else is a GraphQL error with a stable ``extensions.code``:
 - ``INVALID_INPUT``: the request is malformed or its input is not valid (nothing was written);
 - ``QUERY_TOO_COMPLEX``: the document is over a limit (depth, aliases, tokens);
 - ``UNAUTHENTICATED`` / ``FORBIDDEN``: missing, bad or insufficient credentials;
-- ``NOT_FOUND``, ``RATE_LIMITED``, and a service's own conflict codes;
+- ``RATE_LIMITED``: the caller's budget is spent (HTTP 429, ``Retry-After`` and
+  ``retryAfterSeconds``; see ``budgets``), or a service throttled the call;
+- ``NOT_FOUND`` and a service's own conflict codes;
 - ``INTERNAL_ERROR``: anything unexpected, masked in every environment (its details, which may
   name SQL, parameters or exception texts, go to the log only, redacted).
 """
