@@ -13,7 +13,10 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from graphql import get_operation_ast, parse
 
+from graphql_schema.limits import operation_cost
+from graphql_schema.schema import build_schema
 from services.cli import single_process_app
 from services.common.settings import Settings
 from tests.conftest import service_urls
@@ -150,3 +153,51 @@ async def test_fifty_aliased_logins_spend_fifty_logins_of_the_budget_and_the_nex
     assert other.json() == {
         "data": {"a0": {"__typename": "InvalidCredentials", "code": "INVALID_CREDENTIALS"}}
     }
+
+
+PAGE = (
+    "history(first: 100) { nodes { kind points summary actor } pageInfo { hasNextPage endCursor } }"
+)
+#: A member's costliest document at the defaults: me 1, account 1, two pages of a hundred
+#: entries (1 + 100 x 8 each) and one of 79 (1 + 79 x 5): 2,000, the cost limit exactly.
+COSTLIEST = (
+    "{ me { account { "
+    f"a: {PAGE} b: {PAGE} "
+    "c: history(first: 79) { nodes { kind points summary actor } } } } }"
+)
+
+
+async def test_at_the_defaults_a_member_repeating_the_costliest_document_gets_ten_a_minute(
+    gateway: Gateway,
+) -> None:
+    """Defect 13: a few clients repeating the costliest documents slowed everyone else. At the
+    defaults (20,000 a minute, a cost limit of 2,000) the eleventh is refused, and nobody
+    else's budget is touched."""
+    document = parse(COSTLIEST)
+    schema = build_schema(Settings())._schema
+    assert operation_cost(schema, document, get_operation_ast(document)) == 2000
+    _, greedy = await gateway.register()
+    _, other = await gateway.register()
+    greedy_token, other_token = await gateway.token(greedy), await gateway.token(other)
+    empty = {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    for _ in range(10):
+        answer = await gateway.data(COSTLIEST, token=greedy_token)
+        assert answer == {"me": {"account": {"a": empty, "b": empty, "c": {"nodes": []}}}}
+    refused = await gateway.post(COSTLIEST, token=greedy_token)
+    seconds = int(refused.headers["retry-after"])
+    assert 0 < seconds <= 60
+    assert (refused.status_code, refused.json()) == (
+        429,
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": "this caller has spent its budget for now: try again in "
+                    f"{seconds} seconds",
+                    "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": seconds},
+                }
+            ],
+        },
+    )
+    served = await gateway.data(COSTLIEST, token=other_token)
+    assert served == {"me": {"account": {"a": empty, "b": empty, "c": {"nodes": []}}}}
