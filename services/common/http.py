@@ -145,7 +145,13 @@ class ServiceAuthMiddleware:
         if expires is not None and expires > now:
             return True
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[_ALGORITHM], audience=self.audience)
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[_ALGORITHM],
+                audience=self.audience,
+                options={"require": ["aud", "exp"]},  # a token without an expiry is refused
+            )
         except jwt.PyJWTError:
             return False
         if len(self._verified) > 1024:

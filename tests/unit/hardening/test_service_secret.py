@@ -3,12 +3,24 @@ bytes (the key size RFC 7518 requires for HS256), counted in UTF-8, wherever it 
 
 from __future__ import annotations
 
+import httpx
+import jwt
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from typer.testing import CliRunner
 
 from services.cli import cli
-from services.common.http import ServiceAuthMiddleware, ServiceTokens
+from services.common.http import (
+    EXCEPTION_HANDLERS,
+    ServiceAuthMiddleware,
+    ServiceTokens,
+    base_middleware,
+    issue_service_token,
+)
 from services.common.settings import MIN_SERVICE_SECRET_BYTES, Settings
 
 
@@ -62,3 +74,33 @@ def test_serving_a_part_alone_with_a_16_character_secret_stops_with_a_clear_mess
     assert result.output.startswith(
         "LOYALTY_SERVICE_SECRET: the service secret must be at least 32 bytes (it has 16)"
     )
+
+
+async def test_a_service_token_without_an_expiry_is_refused_with_401_not_a_500() -> None:
+    """A token signed with the secret but without ``exp`` (it would never expire) is refused as
+    any other bad credential; it ended in INTERNAL_ERROR when the middleware read its expiry."""
+    secret = "s" * 32
+
+    async def ok(_: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(
+        routes=[Route("/internal/x", ok)],
+        middleware=base_middleware("test", service_secret=secret, audience="loyalty"),
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://loyalty"
+    ) as client:
+
+        async def answer(token: str) -> tuple[int, object]:
+            response = await client.get("/internal/x", headers={"authorization": f"Bearer {token}"})
+            return response.status_code, response.json()
+
+        refused = (
+            401,
+            {"code": "SERVICE_UNAUTHENTICATED", "message": "service credential required"},
+        )
+        assert await answer(jwt.encode({"aud": "loyalty"}, secret, algorithm="HS256")) == refused
+        assert await answer(jwt.encode({"exp": 2**40}, secret, algorithm="HS256")) == refused
+        assert await answer(issue_service_token(secret, "loyalty")) == (200, {"ok": True})
