@@ -93,11 +93,55 @@ class EntryKind(StrEnum):
 # ---- identity events ------------------------------------------------------------------------
 
 
+#: The ids loyalty reads from the payloads of identity's events, by event type.
+PAYLOAD_IDS = {
+    "member.registered": ("member_id",),
+    "identifier.linked": ("member_id",),
+    "member.erased": ("member_id",),
+    "preferences.updated": ("member_id",),
+    "members.merged": ("survivor_id", "absorbed_id"),  # its member_id is the survivor's
+}
+
+
+def _is_uuid(value: object) -> bool:
+    """A UUID as identity writes it: lowercase, with its hyphens (erasure finds events by it)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def readable_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, if loyalty can read what it reads of it: the ids its type carries, any
+    ``member_id`` or ``merge_id`` as UUIDs, the identifiers' hashes as ``{kind: hash}``. The
+    rest is kept as sent (preferences that cannot be read are left out when applied)."""
+    for name in PAYLOAD_IDS.get(kind, ()):
+        if not _is_uuid(payload.get(name)):
+            raise ValueError(f"the payload's {name} must be a UUID")
+    for name in ("member_id", "merge_id"):
+        if payload.get(name) is not None and not _is_uuid(payload[name]):
+            raise ValueError(f"the payload's {name} must be a UUID")
+    hashes = payload.get("identifier_hashes")
+    if hashes is not None and not (
+        isinstance(hashes, dict)
+        and all(isinstance(v, str) and len(v) <= 128 for v in hashes.values())
+    ):
+        raise ValueError("the payload's identifier_hashes must map kinds to hashes")
+    return payload
+
+
 class IdentityEvent(Model):
     event_id: UUID
     type: str = Field(max_length=100)
     occurred_at: datetime
     payload: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _payload_is_readable(self) -> IdentityEvent:
+        readable_payload(self.type, self.payload)
+        return self
 
 
 class EventBatch(Model):

@@ -19,6 +19,7 @@ from services.loyalty.experiences.model import Channel
 from services.loyalty.experiences.quiet_hours import QuietHours
 
 CHANNELS = frozenset(c.value for c in Channel)
+MAX_CAP = 2**31 - 1  # a cap beyond what the projection's column holds caps nothing: no cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ def from_payload(preferences: object) -> Contact:
     return Contact(
         consents=granted,
         invitation_cap=cap
-        if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0
+        if isinstance(cap, int) and not isinstance(cap, bool) and 0 <= cap <= MAX_CAP
         else None,
         quiet_hours=_quiet(preferences.get("quiet_hours")),
         interests=tuple(i for i in interests if isinstance(i, str) and i.strip())

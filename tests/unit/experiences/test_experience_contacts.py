@@ -64,3 +64,13 @@ def test_kept_preferences_are_what_the_guardrails_read() -> None:
         interests=frozenset({"Opera"}),
     )
     assert preferences([], None, None, []) == ContactPreferences()
+
+
+def test_a_cap_beyond_what_the_projection_holds_is_no_cap_and_the_largest_it_holds_is_kept() -> (
+    None
+):
+    """A cap of 10**20 reached PostgreSQL's integer column and ended in INTERNAL_ERROR."""
+    largest = 2**31 - 1
+    assert from_payload({"invitation_cap_per_30_days": largest}).invitation_cap == largest
+    assert from_payload({"invitation_cap_per_30_days": largest + 1}).invitation_cap is None
+    assert from_payload({"invitation_cap_per_30_days": 10**20}).invitation_cap is None
