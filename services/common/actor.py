@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 
 class ActorKind(StrEnum):
@@ -107,9 +108,25 @@ class Actor:
             scope=None if scope is None else PartnerScope.from_header(scope),
         )
 
+    def uuid(self) -> UUID | None:
+        """The actor's id as a UUID, or ``None`` when it has none or one that is not a UUID
+        (headers no gateway sends: whoever that is, they are no partner or member here)."""
+        return _uuid(self.id)
+
+    def venue_uuids(self) -> frozenset[UUID]:
+        """The venues the actor works for; an id that is not a UUID names no venue."""
+        return frozenset(u for u in map(_uuid, self.venue_ids) if u is not None)
+
     def label(self) -> str:
         """A compact ``kind:id`` stored with each write."""
         return self.kind.value if self.id is None else f"{self.kind.value}:{self.id}"
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return None if value is None else UUID(value)
+    except ValueError:
+        return None
 
 
 SYSTEM = Actor(ActorKind.SYSTEM, "system")

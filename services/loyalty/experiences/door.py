@@ -103,8 +103,8 @@ def door_of(
             raise InvalidInput(
                 "say at which venue you stand", code=ExperienceProblem.VENUE_REQUIRED
             )
-        venue_id = UUID(next(iter(actor.venue_ids)))
-    if str(venue_id) not in actor.venue_ids:
+        venue_id = next(iter(actor.venue_uuids()), None)
+    if venue_id is None or str(venue_id) not in actor.venue_ids:
         raise Forbidden(ProblemCode.WRONG_VENUE, "you do not work for that venue")
     return Door(engine, book, actor, venue_id, locale, turns)
 

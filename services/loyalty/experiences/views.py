@@ -43,7 +43,7 @@ def venues_of(actor: Actor) -> set[UUID] | None:
     if actor.kind in (ActorKind.ADMIN, ActorKind.SYSTEM):
         return None
     if actor.kind is ActorKind.STAFF:
-        return {UUID(v) for v in actor.venue_ids}
+        return set(actor.venue_uuids())
     raise Forbidden(ProblemCode.FORBIDDEN, "only venue staff and admins read experiences")
 
 

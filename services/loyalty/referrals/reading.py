@@ -60,12 +60,12 @@ async def partner_referrals(
     now: datetime | None = None,
 ) -> PartnerReferrals:
     """The calling partner's referrals (and only its own), newest first, with its figures."""
-    if actor.kind is not ActorKind.PARTNER or not actor.id:
+    partner = actor.uuid()
+    if actor.kind is not ActorKind.PARTNER or partner is None:
         raise Forbidden(ReferralProblem.PARTNER_ONLY, "partners read their own referrals")
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput(f"first is between 1 and {MAX_PAGE}")
     now = now or datetime.now(UTC)
-    partner = UUID(actor.id)
     async with UnitOfWork(engine) as uow:
         rows = await queries.partner_page(uow.conn, partner, first, _after(after))
         counts = await queries.partner_figures(uow.conn, partner, now)

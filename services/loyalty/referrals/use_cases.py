@@ -274,7 +274,8 @@ async def register_referral(
     now: datetime | None = None,
 ) -> ReferralDecision:
     """A partner registers a referral, once per reference."""
-    if actor.kind is not ActorKind.PARTNER or not actor.id:
+    partner = actor.uuid()
+    if actor.kind is not ActorKind.PARTNER or partner is None:
         raise Forbidden(ReferralProblem.PARTNER_ONLY, "partners register referrals")
     check_referrals(actor)
     now = now or datetime.now(UTC)
@@ -285,7 +286,7 @@ async def register_referral(
             book,
             code_text=body.code,
             referee_identity=body.referee,
-            source=FromPartner(UUID(actor.id), body.reference),
+            source=FromPartner(partner, body.reference),
             consent=consent,
             fingerprint=request_hash(
                 {**body.model_dump(mode="json"), "code": canonical(body.code)}

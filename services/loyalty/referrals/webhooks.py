@@ -109,10 +109,11 @@ def url_problem(url: str, *, loopback_http_allowed: bool) -> str | None:
 
 
 def _partner_of(actor: Actor, named: UUID | None) -> UUID:
-    if actor.kind is ActorKind.PARTNER and actor.id:
-        if named is not None and str(named) != actor.id:
+    partner = actor.uuid()
+    if actor.kind is ActorKind.PARTNER and partner is not None:
+        if named is not None and named != partner:
             raise Forbidden(ReferralProblem.PARTNER_ONLY, "a partner manages its own webhook")
-        return UUID(actor.id)
+        return partner
     if actor.kind in (ActorKind.ADMIN, ActorKind.SYSTEM) and named is not None:
         return named
     if actor.kind in (ActorKind.ADMIN, ActorKind.SYSTEM):
