@@ -75,6 +75,8 @@ class Platform:
     demo: dict[str, Any]
     personas: dict[str, dict[str, str]] = field(default_factory=dict)
     sent: int = 0
+    #: the services' apps by name, whose routes their fuzzing covers
+    services: dict[str, Starlette] = field(default_factory=dict)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
@@ -191,6 +193,7 @@ def running_platform(url: str) -> Iterator[Platform]:
 
     platform = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=120)
     platform._app = gateway_app
+    platform.services = {"identity": identity_app, "loyalty": loyalty_app}
     try:
         member, staff = platform.demo["members"][0], platform.demo["staff"][0]
         partner = platform.demo["partners"][0]
