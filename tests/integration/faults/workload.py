@@ -41,6 +41,8 @@ REWARD_COST = 50
 REWARD_STOCK = 100_000
 REFERRAL_POINTS = 100
 WELCOME_POINTS = 30
+#: Clients taking referrals to conversion, one after another, besides the others.
+REFERRAL_CLIENTS = 3
 #: How long a referee's registration may take to reach loyalty through the outbox, kills included.
 JOIN_PATIENCE_SECONDS = 60
 
@@ -442,7 +444,9 @@ async def stream(world: World, rng: random.Random, stop: asyncio.Event, workers:
             code, referrer = own.choice(referrers)
             await world.referral(code, referrer)
 
-    await asyncio.gather(*(client(n) for n in range(workers)), referrals(), referrals())
+    await asyncio.gather(
+        *(client(n) for n in range(workers)), *(referrals() for _ in range(REFERRAL_CLIENTS))
+    )
     for invitation in pending:  # those the stream did not reach
         await world.check_in(invitation)
 
