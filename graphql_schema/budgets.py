@@ -11,7 +11,11 @@ address is the proxy's, unless ``LOYALTY_TRUSTED_PROXIES`` names it (see ``app``
 A caller whose budget is spent is answered ``RATE_LIMITED`` (HTTP 429, ``Retry-After``, and
 ``retryAfterSeconds`` in the error's extensions) and nothing is executed; a refused operation
 spends nothing. The window opens with the caller's first operation (the ``limits`` package's
-fixed window); its storage is in memory by default, one budget per gateway replica.
+fixed window); its storage is in memory by default, one budget per gateway replica. That
+storage looks over every caller's window at each operation it counts: measured on one core,
+about 15 µs an operation with 10 callers in the window, 130 µs with 1,000 and 0.9 ms with
+10,000. A gateway with many thousands of callers a minute shares a storage of its own
+(``LOYALTY_RATE_LIMIT_STORAGE``) between its replicas.
 """
 
 from __future__ import annotations
