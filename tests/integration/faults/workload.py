@@ -390,10 +390,8 @@ async def _accepted(world: World, member_id: str, invitation_id: str) -> Invitat
         json={"member_id": member_id, "action": "accept", "guests": []},
     )
     assert answered.status_code == 200, answered.text
-    listed = await world.loyalty.call(
-        "GET", f"/internal/members/{member_id}/invitations", member, label="setup: invitations"
-    )
-    (invitation,) = [i for i in listed.json() if i["id"] == invitation_id]
+    invitation = answered.json()
+    assert invitation["state"] == "accepted", invitation
     return Invitation(invitation_id, member_id, invitation["door"]["token"])
 
 
