@@ -41,13 +41,18 @@ def _cursor(registered_at: datetime, referral_id: UUID) -> str:
 
 
 def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The position a cursor names: a registration time with its offset (as ``_cursor`` writes
+    it, in UTC within PostgreSQL's range) and a referral id; anything else is no cursor."""
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, referral = raw.partition("|")
-        return datetime.fromisoformat(at), UUID(referral)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        registered_at = datetime.fromisoformat(at)
+        if registered_at.tzinfo is None:
+            raise ValueError("a cursor's time has its offset")
+        return registered_at.astimezone(UTC), UUID(referral)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("after is not a cursor of this list") from None
 
 

@@ -536,6 +536,9 @@ def actors(known: Known) -> st.SearchStrategy[dict[str, str]]:
         st.one_of(st.none(), st.frozensets(venues, max_size=2)),
         st.booleans(),
     )
+    partners = st.builds(
+        Actor, st.just(ActorKind.PARTNER), partner, st.just(frozenset()), st.none() | scope
+    )
     system = st.just(Actor(ActorKind.SYSTEM, "system"))
     admin = st.builds(Actor, st.just(ActorKind.ADMIN), st.uuids().map(str))
     sensible = st.sampled_from(
@@ -547,9 +550,8 @@ def actors(known: Known) -> st.SearchStrategy[dict[str, str]]:
             st.just(Actor(ActorKind.ANONYMOUS)),
             st.builds(Actor, st.just(ActorKind.MEMBER), members),
             st.builds(Actor, st.just(ActorKind.STAFF), st.uuids().map(str), st.frozensets(venues)),
-            st.builds(
-                Actor, st.just(ActorKind.PARTNER), partner, st.just(frozenset()), st.none() | scope
-            ),
+            partners,
+            partners,
         ]
     ).flatmap(lambda actor: actor.map(Actor.headers))
     odd = st.fixed_dictionaries(

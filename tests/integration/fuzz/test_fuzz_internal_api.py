@@ -9,6 +9,7 @@ service answers without a 5xx, without an INTERNAL_ERROR and without a word of i
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import os
@@ -47,6 +48,10 @@ def _event(kind: str, payload: dict[str, Any]) -> bytes:
         "payload": payload,
     }
     return json.dumps({"events": [event]}).encode()
+
+
+def _referral_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 #: stands for a valid service credential, made when the request is sent
@@ -113,6 +118,13 @@ REGRESSIONS: dict[str, list[Request]] = {
             "GET",
             "/internal/partner/referrals",
             headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", "p-1")),
+        ),
+        # a partner's cursor whose time is before year 1 in UTC reached PostgreSQL
+        Request(
+            "GET",
+            "/internal/partner/referrals",
+            params=(("after", _referral_cursor(f"0001-01-01T00:00:00+14:00|{_MEMBER}")),),
+            headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", _MEMBER)),
         ),
         Request(
             "PUT",
