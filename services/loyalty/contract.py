@@ -14,7 +14,6 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.common.instants import Instant, in_utc_range
 from services.common.money import currency_code
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -135,7 +135,7 @@ def readable_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 class IdentityEvent(Model):
     event_id: UUID
     type: str = Field(max_length=100)
-    occurred_at: datetime
+    occurred_at: Annotated[datetime, AfterValidator(in_utc_range)]
     payload: dict[str, Any]
 
     @model_validator(mode="after")
@@ -160,7 +160,7 @@ class EarnEvent(Model):
     """What happened: the facts the rules engine evaluates."""
 
     trigger: Trigger
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     amount: Amount | None = None
     currency: Currency | None = None  # ISO 4217
     category: Slug | None = None
@@ -226,8 +226,8 @@ class CreateReward(Model):
     stock: Stock | None = None
     per_member_limit: PerMemberLimit | None = None
     min_tier: Slug | None = None
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
 
 
 class UpdateReward(Model):
@@ -243,8 +243,8 @@ class UpdateReward(Model):
     stock: Stock | None = None
     per_member_limit: PerMemberLimit | None = None
     min_tier: Slug | None = None
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> UpdateReward:

@@ -33,8 +33,9 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.common.instants import Instant
 from services.loyalty.referrals.conversion import Status
 from services.loyalty.referrals.model import ConsentMethod
 
@@ -80,7 +81,7 @@ class Channel(StrEnum):
 
 class Consent(Model):
     method: ConsentMethod
-    given_at: AwareDatetime
+    given_at: Instant
 
 
 class RefereeIdentity(Model):
@@ -103,7 +104,7 @@ class SignupReferral(Model):
 
     code: CodeText
     member_id: UUID
-    registered_at: AwareDatetime
+    registered_at: Instant
     referee: RefereeIdentity
 
 
@@ -114,7 +115,7 @@ class GuestReferral(Model):
     member_id: UUID
     invitation_id: UUID
     position: int = Field(ge=0, le=50)
-    accepted_at: AwareDatetime
+    accepted_at: Instant
     referee: RefereeIdentity
 
 
@@ -125,7 +126,7 @@ class DueGuest(Model):
     member_id: UUID
     invitation_id: UUID
     position: int
-    accepted_at: AwareDatetime
+    accepted_at: Instant
     attempts: int
     email: str | None
     phone: str | None

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from services.common.instants import Instant
 from services.loyalty.experiences.contract.base import (
     DeviceId,
     Key,
@@ -39,7 +40,7 @@ class OfflineScan(Model):
     scan_id: Key
     code: ScanInput | None = None
     token: ScanInput | None = None
-    scanned_at: AwareDatetime
+    scanned_at: Instant
 
 
 class RedeemBatch(Model):

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from services.common.instants import Instant
 from services.loyalty.experiences.contract.base import (
     DoorMinutes,
     Guests,
@@ -47,15 +48,15 @@ class CreateExperience(Model):
     key: Key
     venue_id: UUID
     texts: ExperienceTexts
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     seats: Seats
     guest_allowance: Guests = 0
     production_id: Reference | None = None
     production_title: Title | None = None
     eligibility: Eligibility = Eligibility()
-    invitations_open_at: AwareDatetime
-    invitations_close_at: AwareDatetime
+    invitations_open_at: Instant
+    invitations_close_at: Instant
     purpose: Purpose = Purpose.TICKET_HOLDERS
     interests: list[Interest] = Field(default=[], max_length=30)
     door_opens_minutes_before: DoorMinutes = 120
@@ -68,15 +69,15 @@ class UpdateExperience(Model):
     seats taken; the venue never changes."""
 
     texts: ExperienceTexts | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     seats: Seats | None = None
     guest_allowance: Guests | None = None
     production_id: Reference | None = None
     production_title: Title | None = None
     eligibility: Eligibility | None = None
-    invitations_open_at: AwareDatetime | None = None
-    invitations_close_at: AwareDatetime | None = None
+    invitations_open_at: Instant | None = None
+    invitations_close_at: Instant | None = None
     purpose: Purpose | None = None
     interests: list[Interest] | None = Field(default=None, max_length=30)
     door_opens_minutes_before: DoorMinutes | None = None
