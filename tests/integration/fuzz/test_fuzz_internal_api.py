@@ -119,6 +119,36 @@ REGRESSIONS: dict[str, list[Request]] = {
             "/internal/partner/referrals",
             headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", "p-1")),
         ),
+        # instants of year 1 or 9999 whose offset takes them out of those years in UTC
+        Request(
+            "PATCH",
+            "/internal/rewards/e3e70682-c209-1cac-a29f-6fbed82c07cd",
+            headers=_SYSTEM,
+            content=b'{"valid_until": "9999-12-31T23:59:59-14:00"}',
+        ),
+        Request(
+            "POST",
+            "/internal/door/redeem-batch",
+            headers=(
+                VALID,
+                ("x-actor-kind", "staff"),
+                ("x-actor-id", "s"),
+                ("x-actor-venues", _MEMBER),
+            ),
+            content=b'{"device_id": "d", "scans": [{"scan_id": "s", "code": "7KQM-X3TD",'
+            b' "scanned_at": "0001-01-01T00:00:00+14:00"}]}',
+        ),
+        *(
+            Request(
+                "POST",
+                "/internal/events",
+                headers=_SYSTEM,
+                content=_event("registration.attempted", {}).replace(
+                    b"2026-12-01T19:30:00+01:00", instant
+                ),
+            )
+            for instant in (b"0001-01-01T00:00:00+14:00", b"9999-12-31T23:59:59-14:00")
+        ),
         # a partner's cursor whose time is before year 1 in UTC reached PostgreSQL
         Request(
             "GET",
