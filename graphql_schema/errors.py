@@ -23,6 +23,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from services.common.logs import names_a_credential, redact_text
+
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 INVALID_INPUT = "INVALID_INPUT"
@@ -84,6 +86,20 @@ def is_unexpected(error: GraphQLError) -> bool:
     return not about_the_request(error) and not isinstance(error.original_error, ApiError)
 
 
+_INVALID_AT = re.compile(r"(?P<head>Variable '\$\w+' has invalid value at \S*?(?P<last>\w+)): ")
+
+
+def without_credentials(message: str) -> str:
+    """A request error's message as sent back: graphql-core repeats the values it refused (a
+    whole input object when a field is missing or unknown, the field's value when its type is
+    wrong); a credential among them (a password, a one-time code) is withheld, so it never
+    travels back into a client's, a proxy's or a browser's logs."""
+    invalid_at = _INVALID_AT.match(message)
+    if invalid_at and names_a_credential(invalid_at["last"]):
+        return f"{invalid_at['head']}: not a valid value (not repeated: it is a credential)."
+    return redact_text(message)
+
+
 def without_suggestions(message: str) -> str:
     """graphql-core's message without its hints at the schema ("Did you mean 'first'?")."""
     return _SUGGESTION.sub("", message)
@@ -115,6 +131,7 @@ class PublicErrors(MaskErrors):
             elif about_the_request(error):
                 code = request_error_code(error.message, error.extensions)
                 error.extensions = {**(error.extensions or {}), "code": code}
+                error.message = without_credentials(error.message)
                 if not self.suggestions:
                     error.message = without_suggestions(error.message)
             else:

@@ -59,6 +59,11 @@ def redact_text(text: str) -> str:
     return _NAMED_VALUE.sub(keep_quotes, text)
 
 
+def names_a_credential(name: str) -> bool:
+    """Whether a key, field or argument called ``name`` holds a credential."""
+    return _SENSITIVE_KEY.match(name) is not None
+
+
 def _redact_value(value: Any, depth: int = 0) -> Any:
     if depth > 20:
         return REDACTED
@@ -67,7 +72,7 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Mapping):
         return {
             k: REDACTED
-            if isinstance(k, str) and _SENSITIVE_KEY.match(k)
+            if isinstance(k, str) and names_a_credential(k)
             else _redact_value(v, depth + 1)
             for k, v in value.items()
         }

@@ -360,3 +360,40 @@ async def test_fifteen_aliased_logins_in_one_request_count_fifteen_attempts(gate
     assert all(890 <= a["retryAfterSeconds"] <= 900 for a in throttled)
     right = await gateway.data(LOGIN, {"input": {"email": email, "password": gateway.PASSWORD}})
     assert right["login"]["__typename"] == "TooManyAttempts"  # the right password waits too
+
+
+_REFUSED = "Variable '$input' has invalid value"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"password": "Sesame-Open-42"},
+            f"{_REFUSED}: Expected value of type 'RegisterMemberInput' to include required field "
+            "'email', found: {'password': '[REDACTED]'}.",
+        ),
+        (
+            {"email": "a@example.org", "password": "Sesame-Open-42", "pin": 1},
+            f"{_REFUSED}: Expected value of type 'RegisterMemberInput' not to include unknown "
+            "field 'pin', found: {'email': 'a@example.org', 'password': '[REDACTED]', 'pin': 1}.",
+        ),
+        (
+            {"email": "a@example.org", "password": 4242424242},
+            f"{_REFUSED} at .password: not a valid value (not repeated: it is a credential).",
+        ),
+        (  # what is not a credential is still shown, to help the caller
+            {"email": 5, "password": "Sesame-Open-42"},
+            f"{_REFUSED} at .email: String cannot represent a non string value: 5",
+        ),
+    ],
+)
+async def test_a_variable_error_never_repeats_a_password_back(
+    gateway: Any, fields: dict[str, Any], message: str
+) -> None:
+    body = await gateway.gql(REGISTER, {"input": fields})
+    assert body["data"] is None
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (message, "INVALID_INPUT")
+    ]
+    assert "Sesame" not in json.dumps(body) and "4242424242" not in json.dumps(body)
