@@ -119,6 +119,12 @@ REGRESSIONS: dict[str, list[Request]] = {
             "/internal/partner/referrals",
             headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", "p-1")),
         ),
+        Request(
+            "PUT",
+            "/internal/partner/webhook",
+            headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", "p-1")),
+            content=b'{"url": "https://partner.example.org/hooks"}',
+        ),
         # instants of year 1 or 9999 whose offset takes them out of those years in UTC
         Request(
             "PATCH",
@@ -155,12 +161,6 @@ REGRESSIONS: dict[str, list[Request]] = {
             "/internal/partner/referrals",
             params=(("after", _referral_cursor(f"0001-01-01T00:00:00+14:00|{_MEMBER}")),),
             headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", _MEMBER)),
-        ),
-        Request(
-            "PUT",
-            "/internal/partner/webhook",
-            headers=(VALID, ("x-actor-kind", "partner"), ("x-actor-id", "p-1")),
-            content=b'{"url": "https://partner.example.org/hooks"}',
         ),
     ],
 }
