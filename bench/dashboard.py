@@ -11,96 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import random
-import subprocess
-import sys
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import harness
-import httpx
-
-from services.common.http import ServiceTokens
 
 CONCURRENCY = 16
 MEMBERS = 200
 EARNS_PER_MEMBER = 15
-
-DASHBOARD = """
-query Dashboard {
-  me {
-    account {
-      balance
-      pending
-      tier { key name }
-      progress { statusPoints pointsToNext next { key name } }
-      history(first: 10) { nodes { kind points occurredAt summary lines { ruleKey points reason } } }
-    }
-  }
-}
-"""
-
-
-async def populate(parts: harness.Parts, venue: str) -> list[tuple[uuid.UUID, str]]:
-    """Members with a history, and an access token for each (through the gateway)."""
-    tokens = ServiceTokens(harness.SECRET)
-    members: list[tuple[uuid.UUID, str]] = []
-    rng = random.Random(11)
-    async with (
-        harness.http_client(parts.identity, CONCURRENCY) as identity,
-        harness.http_client(parts.loyalty, CONCURRENCY) as loyalty,
-        harness.http_client(parts.gateway, CONCURRENCY) as gateway,
-    ):
-
-        async def one(i: int) -> None:
-            email = f"dash.{i}.{uuid.uuid4().hex[:6]}@example.org"
-            system = {
-                "authorization": tokens.header("identity"),
-                "x-actor-kind": "system",
-                "x-actor-id": "bench",
-            }
-            status, member = await identity.post(
-                "/internal/members", {"email": email, "password": "bench-password"}, system
-            )
-            assert status == 201, member
-            staff = {
-                "authorization": tokens.header("loyalty"),
-                "x-actor-kind": "staff",
-                "x-actor-venues": venue,
-            }
-            for n in range(EARNS_PER_MEMBER):
-                event = {
-                    "trigger": "purchase",
-                    "occurred_at": (
-                        datetime.now(UTC) - timedelta(days=rng.randrange(0, 170))
-                    ).isoformat(),
-                    "amount": f"{rng.randrange(10, 120)}.00",
-                    "currency": "EUR",
-                    "category": "ticket",
-                    "venue_id": venue,
-                }
-                body = {"member_id": member["id"], "external_id": f"dash-{i}-{n}", "event": event}
-                status, reply = await loyalty.post("/internal/earn", body, staff)
-                assert status == 201, reply
-            status, login = await gateway.post(
-                "/graphql",
-                {
-                    "query": "mutation($i: LoginInput!) { login(input: $i) { ... on Session { accessToken } } }",
-                    "variables": {"i": {"email": email, "password": "bench-password"}},
-                },
-            )
-            members.append((uuid.UUID(member["id"]), login["data"]["login"]["accessToken"]))
-
-        await harness.closed_loop("populate", CONCURRENCY, MEMBERS, one)
-    return members
-
-
-def _check_account(account: dict[str, Any]) -> None:
-    assert account["balance"] > 0, account
-    assert len(account["history"]) == 10 or len(account["history"]["nodes"]) == 10, account
 
 
 async def gateway_calls(
@@ -115,72 +32,25 @@ async def gateway_calls(
         async def call(i: int) -> None:
             _, token = members[i % len(members)]
             status, body = await client.post(
-                "/graphql", {"query": DASHBOARD}, {"authorization": f"Bearer {token}"}
+                "/graphql", {"query": harness.DASHBOARD}, {"authorization": f"Bearer {token}"}
             )
-            assert status == 200 and "errors" not in body, body
-            account = body["data"]["me"]["account"]
-            assert account["balance"] > 0 and len(account["history"]["nodes"]) == 10, account
-            assert account["progress"]["statusPoints"] >= 0
+            harness.check_dashboard(status, body)
 
         if rate is None:
             return await harness.closed_loop(name, CONCURRENCY, total, call)
         return await harness.open_loop(name, rate, total, call)
 
 
-async def floor_calls(
-    base: str, members: list[tuple[uuid.UUID, str]], total: int, name: str
-) -> harness.Run:
-    async with harness.http_client(base, CONCURRENCY) as client:
-
-        async def call(i: int) -> None:
-            member, _ = members[i % len(members)]
-            status, body = await client.get(f"/dashboard/{member}")
-            assert status == 200 and body["balance"] > 0 and len(body["history"]) == 10, body
-
-        return await harness.closed_loop(name, CONCURRENCY, total, call)
-
-
-def start_floor(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = harness.free_port()
-    env = {**os.environ, "LOYALTY_BENCH_FLOOR_DSN": harness._dsn(url)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "floor_app:app",
-            "--app-dir",
-            str(harness.ROOT / "bench"),
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/dashboard/{uuid.uuid4()}", timeout=1)
-            return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("the F2 floor did not start")
-
-
 async def measure(
     url: str, parts: harness.Parts, venue: str, total: int, floor_base: str
 ) -> dict[str, harness.Run]:
-    members = await populate(parts, venue)
+    members = await harness.members_with_history(parts, venue, MEMBERS, EARNS_PER_MEMBER)
     runs: dict[str, harness.Run] = {}
-    await floor_calls(floor_base, members, 300, "warm-up")
+    await harness.floor_dashboards(floor_base, members, 300, "warm-up")
     await gateway_calls(parts, members, 300, None, "warm-up")
-    runs["f2"] = await floor_calls(floor_base, members, total, "F2 floor: Starlette + asyncpg")
+    runs["f2"] = await harness.floor_dashboards(
+        floor_base, members, total, "F2 floor: Starlette + asyncpg"
+    )
     runs["gateway"] = await gateway_calls(
         parts, members, total, None, "gateway, GraphQL `me` (saturated)"
     )
@@ -195,7 +65,7 @@ def main(total: int) -> None:
     with harness.database() as url:
         credentials = json.loads(harness.cli("seed-demo", "--json", url=url))
         venue = credentials["staff"][0]["venueId"]
-        floor, floor_base = start_floor(url)
+        floor, floor_base = harness.start_floor(url)
         try:
             with harness.platform_processes(url) as parts:
                 runs = asyncio.run(measure(url, parts, venue, total, floor_base))

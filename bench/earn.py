@@ -23,21 +23,9 @@ from typing import Any
 import asyncpg
 import harness
 
-from services.common.http import ServiceTokens
-
 CONCURRENCY = 16
 MEMBERS = 2000
 DUPLICATE_SHARE = 0.05
-
-EARN_MUTATION = """
-mutation Earn($input: RecordEarnEventInput!) {
-  recordEarnEvent(input: $input) {
-    __typename
-    ... on EarnRecorded { created points balance }
-    ... on UserError { code message }
-  }
-}
-"""
 
 
 @dataclass(frozen=True)
@@ -75,8 +63,6 @@ def _event(earn: Earn, venue: str) -> dict[str, Any]:
 async def run_service(
     parts: harness.Parts, earns: list[Earn], venue: str, name: str
 ) -> harness.Run:
-    token = ServiceTokens(harness.SECRET)
-    headers = {"x-actor-kind": "staff", "x-actor-id": "bench", "x-actor-venues": venue}
     async with harness.http_client(parts.loyalty, CONCURRENCY) as client:
 
         async def call(i: int) -> None:
@@ -86,9 +72,10 @@ async def run_service(
                 "external_id": earn.external_id,
                 "event": _event(earn, venue),
             }
-            status, reply = await client.post(
-                "/internal/earn", body, {**headers, "authorization": token.header("loyalty")}
+            headers = harness.service_headers(
+                "loyalty", "staff", "bench", **{"x-actor-venues": venue}
             )
+            status, reply = await client.post("/internal/earn", body, headers)
             assert status in (200, 201), reply
             entry = reply["entry"]
             assert entry["external_id"] == earn.external_id, entry
@@ -106,34 +93,16 @@ async def run_gateway(
     parts: harness.Parts, earns: list[Earn], venue: str, staff: dict[str, str], name: str
 ) -> harness.Run:
     async with harness.http_client(parts.gateway, CONCURRENCY) as client:
-        _, login = await client.post(
-            "/graphql",
-            {
-                "query": "mutation($i: LoginInput!) { login(input: $i) { __typename ... on Session { accessToken } } }",
-                "variables": {
-                    "i": {"email": staff["email"], "password": staff["password"], "portal": "STAFF"}
-                },
-            },
-        )
-        token = login["data"]["login"]["accessToken"]
+        token = await harness.login(client, staff["email"], staff["password"], "STAFF")
         headers = {"authorization": f"Bearer {token}"}
 
         async def call(i: int) -> None:
             earn = earns[i]
-            variables = {
-                "input": {
-                    "memberId": str(earn.member),
-                    "externalId": earn.external_id,
-                    "trigger": "PURCHASE",
-                    "occurredAt": earn.occurred_at.isoformat(),
-                    "amount": str(earn.amount),
-                    "currency": "EUR",
-                    "category": "ticket",
-                    "venueId": venue,
-                }
-            }
+            variables = harness.earn_variables(
+                earn.member, earn.external_id, earn.amount, earn.occurred_at, venue
+            )
             status, body = await client.post(
-                "/graphql", {"query": EARN_MUTATION, "variables": variables}, headers
+                "/graphql", {"query": harness.EARN, "variables": variables}, headers
             )
             assert status == 200 and "errors" not in body, body
             result = body["data"]["recordEarnEvent"]

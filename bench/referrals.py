@@ -24,22 +24,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import harness
 
-from services.common.http import ServiceTokens
-
 CONCURRENCY = 16
 REFERRERS = 400  # each may bring 20 people in 30 days: enough codes for every request
 DUPLICATE_SHARE = 0.05
 CPU: list[str] = []  # where (a)'s time went, when the machine tells
-
-REGISTER = """
-mutation Refer($input: RegisterReferralInput!) {
-  registerReferral(input: $input) {
-    __typename
-    ... on ReferralRegistered { created referral { reference status } }
-    ... on UserError { code message }
-  }
-}
-"""
 
 
 @dataclass(frozen=True)
@@ -64,43 +52,6 @@ def workload(prefix: str, total: int, codes: list[str], seed: int) -> list[Refer
     return found
 
 
-async def partners(parts: harness.Parts) -> list[tuple[uuid.UUID, str]]:
-    """Sixteen partners, each with a key that may register referrals: (partner id, key)."""
-    tokens = ServiceTokens(harness.SECRET)
-    admin = {"x-actor-kind": "admin", "x-actor-id": "bench"}
-    made = []
-    async with harness.http_client(parts.identity, 4) as client:
-        for n in range(CONCURRENCY):
-            headers = {**admin, "authorization": tokens.header("identity")}
-            status, partner = await client.post(
-                "/internal/partners", {"name": f"Partner {n}"}, headers
-            )
-            assert status == 201, partner
-            scope = {"triggers": ["purchase"], "register_referrals": True}
-            status, issued = await client.post(
-                f"/internal/partners/{partner['id']}/api-keys", {"scope": scope}, headers
-            )
-            assert status == 201, issued
-            made.append((uuid.UUID(partner["id"]), str(issued["secret"])))
-    return made
-
-
-async def codes_of(parts: harness.Parts, members: list[uuid.UUID]) -> list[str]:
-    tokens = ServiceTokens(harness.SECRET)
-    found: list[str] = []
-    async with harness.http_client(parts.loyalty, 8) as client:
-        for member in members:
-            headers = {
-                "x-actor-kind": "admin",
-                "x-actor-id": "bench",
-                "authorization": tokens.header("loyalty"),
-            }
-            status, code = await client.get(f"/internal/members/{member}/referral-code", headers)
-            assert status == 200, code
-            found.append(str(code["code"]))
-    return found
-
-
 async def run_gateway(
     parts: harness.Parts, keys: list[tuple[uuid.UUID, str]], work: list[Referral], name: str
 ) -> harness.Run:
@@ -120,7 +71,7 @@ async def run_gateway(
             }
             status, body = await client.post(
                 "/graphql",
-                {"query": REGISTER, "variables": variables},
+                {"query": harness.REGISTER_REFERRAL, "variables": variables},
                 {"x-api-key": keys[r.partner][1]},
             )
             assert status == 200 and "errors" not in body, body
@@ -189,9 +140,9 @@ async def count_referrals(url: str, prefix: str) -> int:
 
 
 async def measure(url: str, parts: harness.Parts, total: int) -> dict[str, harness.Run]:
-    keys = await partners(parts)
+    keys = await harness.partners(parts, CONCURRENCY)
     members = await harness.register_members(parts, REFERRERS)
-    codes = await codes_of(parts, members)
+    codes = await harness.referral_codes(parts, members)
     runs: dict[str, harness.Run] = {}
     await run_floor(url, keys, workload("warm-f1", 300, codes, 1), "warm-up")
     await run_gateway(parts, keys, workload("warm-gw", 300, codes, 2), "warm-up")
