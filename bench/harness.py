@@ -366,7 +366,9 @@ class Client:
 
 @contextlib.asynccontextmanager
 async def http_client(base: str, concurrency: int) -> AsyncIterator[Client]:
-    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=60)
+    # idle connections are let go before uvicorn's keep-alive timeout (5 s) ends them: a request
+    # sent on a connection just as the server closes it fails with "Server disconnected"
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=3)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         yield Client(session, base)
