@@ -42,6 +42,7 @@ import collections
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 import traceback
@@ -447,12 +448,13 @@ async def measure(
     url: str,
     parts: harness.Parts,
     venue: str,
-    floor_base: str,
+    floor: tuple[subprocess.Popen[bytes], str],
     seconds: float,
     scale: float,
     members: int,
     flooding: bool,
 ) -> int:
+    floor_process, floor_base = floor
     p = await set_up(url, parts, venue, seconds, scale, members)
     rates = {name: rate * scale for name, rate in RATES.items()}
     lines: list[str] = []
@@ -460,7 +462,7 @@ async def measure(
     # in the same run, before the evening: the floor and the gateway alone
     await harness.floor_dashboards(floor_base, p.members, 300, "warm-up")
     await quiet_dashboards(parts, p.members[:50], None, "warm-up")
-    floor = await harness.floor_dashboards(
+    f2 = await harness.floor_dashboards(
         floor_base, p.members, CALIBRATION, "F2 floor, dashboards (saturated)"
     )
     alone = await quiet_dashboards(parts, p.members, None, "gateway dashboards alone (saturated)")
@@ -470,9 +472,12 @@ async def measure(
         rates["dashboard"],
         f"gateway dashboards alone at {rates['dashboard']:.0f}/s",
     )
-    for run in (floor, alone, quiet):
+    for run in (f2, alone, quiet):
         lines.append(run.line())
         print(run.line(), flush=True)
+    # the floor's connections are the parts' during the evening: PostgreSQL allows 100
+    floor_process.terminate()
+    floor_process.wait()
 
     tallies: dict[str, Tally] = {}
     before = harness.cpu_by_part(parts, url)
@@ -530,7 +535,7 @@ async def measure(
         f"A busy evening, {seconds:.0f} s at {json.dumps(rates)} per second",
         lines,
         {
-            "gateway dashboards alone / F2": alone.throughput / floor.throughput,
+            "gateway dashboards alone / F2": alone.throughput / f2.throughput,
             "evening dashboard p50 / alone p50": dashboards.percentile(50) / quiet.percentile(50),
             "evening dashboard p99 / alone p99": dashboards.percentile(99) / quiet.percentile(99),
         },
@@ -565,15 +570,15 @@ def main(seconds: float, scale: float, members: int) -> int:
     with harness.database() as url:
         credentials = json.loads(harness.cli("seed-demo", "--json", url=url))
         venue = credentials["staff"][0]["venueId"]
-        floor, floor_base = harness.start_floor(url)
+        floor = harness.start_floor(url)
         try:
             with harness.platform_processes(url) as parts:
                 return asyncio.run(
-                    measure(url, parts, venue, floor_base, seconds, scale, members, flooding)
+                    measure(url, parts, venue, floor, seconds, scale, members, flooding)
                 )
         finally:
-            floor.terminate()
-            floor.wait()
+            floor[0].terminate()
+            floor[0].wait()
 
 
 if __name__ == "__main__":
