@@ -357,7 +357,7 @@ class Clients:
         return str(outcome.get("code") or outcome["__typename"])
 
     async def flood(self, i: int) -> str:
-        status, body = await self.graphql("{ me { displayName } }", None, bearer(self.p.flooder))
+        status, body = await self.graphql(harness.DASHBOARD, None, bearer(self.p.flooder))
         if status == 200 and "errors" not in body:
             return "ANSWERED"
         codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
