@@ -5,24 +5,21 @@ keys stored before sealing."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from datetime import UTC, datetime
 
-import asyncpg
 import jwt
 import pytest
-from alembic import command
-from cryptography.hazmat.primitives import serialization
 
-from services.common.db import asyncpg_dsn, create_engine
-from services.common.migrate import alembic_config, upgrade
+from services.common.db import create_engine
+from services.common.migrate import upgrade
 from services.common.settings import Settings
 from services.identity import tokens
 from services.identity.api import create_app
 from services.identity.sessions import sealing, signing_keys
 from tests.conftest import TEST_ROLE_PASSWORDS, service_urls
+from tests.integration import sealed_keys
 
 SECRET = os.environ["LOYALTY_KEY_ENCRYPTION_SECRET"]
 KEK = sealing.derive_kek(SECRET)
@@ -30,24 +27,7 @@ SERVICE_SECRET = "signing-keys-tests-service-secret-0123"
 
 
 async def _rows(url: str) -> list[dict[str, object]]:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT to_jsonb(k) AS whole, k.* FROM identity.signing_keys k ORDER BY created_at"
-        )
-        return [dict(r) for r in rows]
-    finally:
-        await conn.close()
-
-
-def _material(key: tokens.SigningKey) -> list[bytes]:
-    """Every form in which the private half could be stored in clear."""
-    der = key.private_key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return [key.private_bytes(), der, key.private_pem().encode(), b"PRIVATE KEY"]
+    return await sealed_keys.rows(url, "identity.signing_keys")
 
 
 async def test_the_stored_signing_key_holds_no_private_key_material(
@@ -62,23 +42,7 @@ async def test_the_stored_signing_key_holds_no_private_key_material(
         key = await signing_keys.signing_key(app.state.engine)
 
     [row] = await _rows(fresh_database_url)
-    sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
-    whole = str(row["whole"]).encode()  # the row as JSON: bytea as hexadecimal text
-    assert set(json.loads(whole)) == {
-        "kid",
-        "private_key_sealed",
-        "public_jwk",
-        "created_at",
-        "active",
-    }
-    for material in _material(key):
-        assert material not in sealed
-        assert material not in whole
-        assert material.hex().encode() not in whole
-    assert len(sealed) == 1 + 12 + 32 + 16  # version, nonce, the 32-byte key, the GCM tag
-    assert sealing.unseal(KEK, key.kid, sealed) == key.private_bytes()
-    with pytest.raises(sealing.KeyEncryptionError):  # the key id is the associated data
-        sealing.unseal(KEK, key.kid[:-1] + ("A" if key.kid[-1] != "A" else "B"), sealed)
+    sealed_keys.assert_stored_sealed(row, key, KEK)
 
 
 async def test_a_wrong_key_encryption_secret_stops_the_service_at_start(
@@ -156,30 +120,19 @@ async def test_after_a_rotation_new_tokens_use_the_new_sealed_key_and_old_ones_s
     rows = await _rows(fresh_database_url)
     assert [(r["kid"], r["active"]) for r in rows] == [(old.kid, False), (new.kid, True)]
     for row, key in zip(rows, (old, new), strict=True):
-        sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
-        assert all(material not in sealed for material in _material(key))
-        assert sealing.unseal(KEK, key.kid, sealed) == key.private_bytes()
+        sealed_keys.assert_sealed(bytes(row["private_key_sealed"]), key, KEK)  # type: ignore[arg-type]
 
 
 def _back_to_clear_keys(url: str, key: tokens.SigningKey) -> None:
     """The database as it was before keys were sealed, holding ``key`` as PEM."""
-    command.downgrade(alembic_config("identity", url, "identity_owner", SECRET), "0005")
-
-    async def insert() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            await conn.execute("DELETE FROM identity.signing_keys")
-            await conn.execute(
-                "INSERT INTO identity.signing_keys (kid, private_key_pem, public_jwk) "
-                "VALUES ($1, $2, $3::jsonb)",
-                key.kid,
-                key.private_pem(),
-                json.dumps(key.public_jwk),
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(insert())
+    sealed_keys.back_to_clear_keys(
+        url,
+        service="identity",
+        table="identity.signing_keys",
+        revision="0005",
+        secret=SECRET,
+        key=key,
+    )
 
 
 def test_the_migration_seals_the_keys_stored_in_clear(fresh_database_url: str) -> None:
@@ -194,15 +147,7 @@ def test_the_migration_seals_the_keys_stored_in_clear(fresh_database_url: str) -
     )
 
     [row] = asyncio.run(_rows(fresh_database_url))
-    sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
-    assert "private_key_pem" not in row
-    assert all(material not in sealed for material in _material(key))
-    assert sealing.unseal(KEK, key.kid, sealed) == key.private_bytes()
-    assert (row["kid"], row["active"], json.loads(str(row["public_jwk"]))) == (
-        key.kid,
-        True,
-        key.public_jwk,
-    )
+    sealed_keys.assert_migrated(row, key, KEK)
 
 
 def test_without_a_key_encryption_secret_the_migration_changes_nothing_and_says_what_to_set(

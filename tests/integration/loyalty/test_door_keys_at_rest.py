@@ -6,21 +6,18 @@ published key set unchanged."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from alembic import command
-from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 
 from services.common import sealing
-from services.common.db import asyncpg_dsn, create_engine
+from services.common.db import create_engine
 from services.common.migrate import alembic_config, upgrade
 from services.common.settings import Settings
 from services.identity.sessions import sealing as identity_sealing
@@ -28,6 +25,7 @@ from services.loyalty.api import create_app
 from services.loyalty.experiences import door_pass, signing
 from services.loyalty.experiences.door_codes import ALPHABET, DoorCode, check_symbol
 from tests.conftest import KEY_ENCRYPTION_SECRET, TEST_ROLE_PASSWORDS, service_urls
+from tests.integration import sealed_keys
 
 SECRET = KEY_ENCRYPTION_SECRET
 KEK = signing.derive_kek(SECRET)
@@ -36,24 +34,7 @@ WRONG_SECRET = "another-key-encryption-secret-0123456789"
 
 
 async def _rows(url: str) -> list[dict[str, object]]:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT to_jsonb(k) AS whole, k.* FROM loyalty.door_keys k ORDER BY created_at"
-        )
-        return [dict(r) for r in rows]
-    finally:
-        await conn.close()
-
-
-def _material(key: signing.DoorKey) -> list[bytes]:
-    """Every form in which the private half could be stored in clear."""
-    der = key.private_key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return [key.private_bytes(), der, key.private_pem().encode(), b"PRIVATE KEY"]
+    return await sealed_keys.rows(url, "loyalty.door_keys")
 
 
 def _app(url: str, key_encryption_secret: str | None = None) -> Starlette:
@@ -98,23 +79,8 @@ async def test_the_stored_door_key_holds_no_private_key_material(
         published = (await client.get("/.well-known/jwks.json")).json()
 
     [row] = await _rows(fresh_database_url)
+    sealed_keys.assert_stored_sealed(row, key, KEK)
     sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
-    whole = str(row["whole"]).encode()  # the row as JSON: bytea as hexadecimal text
-    assert set(json.loads(whole)) == {
-        "kid",
-        "private_key_sealed",
-        "public_jwk",
-        "active",
-        "created_at",
-    }
-    for material in _material(key):
-        assert material not in sealed
-        assert material not in whole
-        assert material.hex().encode() not in whole
-    assert len(sealed) == 1 + 12 + 32 + 16  # version, nonce, the 32-byte key, the GCM tag
-    assert sealing.unseal(KEK, key.kid, sealed) == key.private_bytes()
-    with pytest.raises(sealing.KeyEncryptionError):  # the key id is the associated data
-        sealing.unseal(KEK, key.kid[:-1] + ("A" if key.kid[-1] != "A" else "B"), sealed)
     # identity's key-encryption key, from the same secret, does not open loyalty's door key
     with pytest.raises(sealing.KeyEncryptionError):
         sealing.unseal(identity_sealing.derive_kek(SECRET), key.kid, sealed)
@@ -171,23 +137,9 @@ async def test_without_the_right_key_encryption_key_nothing_is_signed(
 
 def _back_to_clear_keys(url: str, key: signing.DoorKey) -> None:
     """The database as it was before door keys were sealed, holding ``key`` as PEM."""
-    command.downgrade(alembic_config("loyalty", url, "loyalty_owner", SECRET), "0010")
-
-    async def insert() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            await conn.execute("DELETE FROM loyalty.door_keys")
-            await conn.execute(
-                "INSERT INTO loyalty.door_keys (kid, private_key_pem, public_jwk) "
-                "VALUES ($1, $2, $3::jsonb)",
-                key.kid,
-                key.private_pem(),
-                json.dumps(key.public_jwk),
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(insert())
+    sealed_keys.back_to_clear_keys(
+        url, service="loyalty", table="loyalty.door_keys", revision="0010", secret=SECRET, key=key
+    )
 
 
 def test_the_migration_seals_the_keys_stored_in_clear_and_their_passes_still_verify(
@@ -206,15 +158,7 @@ def test_the_migration_seals_the_keys_stored_in_clear_and_their_passes_still_ver
     )
 
     [row] = asyncio.run(_rows(fresh_database_url))
-    sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
-    assert "private_key_pem" not in row
-    assert all(material not in sealed for material in _material(key))
-    assert sealing.unseal(KEK, key.kid, sealed) == key.private_bytes()
-    assert (row["kid"], row["active"], json.loads(str(row["public_jwk"]))) == (
-        key.kid,
-        True,
-        key.public_jwk,
-    )
+    sealed_keys.assert_migrated(row, key, KEK)
 
     async def served() -> tuple[object, object, object]:
         app = _app(fresh_database_url)
