@@ -30,7 +30,14 @@ from services.identity.contract import EventType
 from services.loyalty import contract as loyalty
 from services.loyalty.experiences import contract as experiences
 from services.loyalty.referrals import contract as referrals
-from tests.integration.fuzz.values import PRINTABLE, instants, long_strings, texts
+from tests.integration.fuzz.values import (
+    PRINTABLE,
+    instants,
+    long_strings,
+    mostly,
+    one_in,
+    texts,
+)
 
 LOCALE = {"type": "string", "enum": ["en", "fr"]}
 FIRST = {"type": "integer", "minimum": 1, "maximum": 100}
@@ -315,18 +322,6 @@ def raw_bodies() -> st.SearchStrategy[bytes]:
             max_leaves=8,
         ).map(lambda v: json.dumps(v).encode()),
     )
-
-
-def one_in(n: int) -> st.SearchStrategy[bool]:
-    """True once in ``n`` draws (``sampled_from`` draws evenly, whereas ``integers`` draws its
-    lower bound far more often than the others; the simplest draw, which Hypothesis also favours,
-    is False)."""
-    return st.sampled_from(range(n)).map(lambda k: k == n - 1)
-
-
-def mostly(valid: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """``valid`` four times in five, else ``odd``."""
-    return one_in(5).flatmap(lambda odd_one: odd if odd_one else valid)
 
 
 def _ids(known: Known, kind: str) -> st.SearchStrategy[str]:
