@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from hypothesis import HealthCheck, settings
 from starlette.applications import Starlette
 
 from graphql_schema.app import create_app as create_gateway
@@ -61,6 +62,28 @@ def problems_in(status: int, text: str) -> list[str]:
     if (leak := LEAKS.search(text)) is not None:
         found.append(f"leak {leak.group(0)!r}")
     return found
+
+
+def fuzzing(examples: int) -> settings:
+    """Hypothesis's settings for ``examples`` requests to the platform: no deadline (the services
+    answer at their own pace), no health check (the setup is slow and most draws are filtered by
+    the services, not by Hypothesis), and the blob that reproduces a failure printed."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
+
+
+def assert_answered_cleanly(response: httpx.Response, sent: object) -> None:
+    """``response`` to ``sent`` has none of the problems of ``problems_in``; a failure shows what
+    was sent, the status and the beginning of the answer."""
+    assert problems_in(response.status_code, response.text) == [], (
+        sent,
+        response.status_code,
+        response.text[:2000],
+    )
 
 
 @dataclass

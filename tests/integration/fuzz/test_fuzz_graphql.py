@@ -11,11 +11,11 @@ from pathlib import Path
 
 import graphql
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis_graphql import strategies as gql
 
-from tests.integration.fuzz.platform import Platform, problems_in
+from tests.integration.fuzz.platform import Platform, assert_answered_cleanly, fuzzing
 from tests.integration.fuzz.values import custom_scalars, retarget, targeted
 
 SCHEMA = graphql.build_schema(
@@ -62,23 +62,14 @@ def test_generated_operations_never_fail_inside(
 ) -> None:
     answered: list[int] = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        print_blob=True,
-    )
+    @fuzzing(EXAMPLES)
     @given(query=documents(platform, kind))
     def operation(query: str) -> None:
         response = platform.graphql(query, persona)
         answered.append(response.status_code)
         if persona == "member" and "UNAUTHENTICATED" in response.text:
             platform.personas["member"] = platform.new_member()  # it erased itself
-        assert problems_in(response.status_code, response.text) == [], (
-            query,
-            response.status_code,
-            response.text[:2000],
-        )
+        assert_answered_cleanly(response, query)
 
     for regression in REGRESSIONS:
         operation = example(query=regression)(operation)

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 
 from services.common.actor import SYSTEM
 from tests.integration.fuzz.internal_api import (
@@ -31,7 +31,7 @@ from tests.integration.fuzz.internal_api import (
     fuzz_text_of,
     requests,
 )
-from tests.integration.fuzz.platform import SECRET, Platform, problems_in
+from tests.integration.fuzz.platform import SECRET, Platform, assert_answered_cleanly, fuzzing
 
 EXAMPLES = int(os.environ.get("LOYALTY_FUZZ_SERVICE_REQUESTS", "600"))
 
@@ -278,21 +278,12 @@ def test_generated_requests_never_fail_inside(
 ) -> None:
     answered: list[int] = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        print_blob=True,
-    )
+    @fuzzing(EXAMPLES)
     @given(request=requests(service, known, SECRET))
     def call(request: Request) -> None:
         response = send(platform, service, request)
         answered.append(response.status_code)
-        assert problems_in(response.status_code, response.text) == [], (
-            fuzz_text_of(request),
-            response.status_code,
-            response.text[:2000],
-        )
+        assert_answered_cleanly(response, fuzz_text_of(request))
 
     for regression in REGRESSIONS[service]:
         call = example(request=regression)(call)
