@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import asyncpg
 import pytest
@@ -62,11 +63,11 @@ def assert_sealed(sealed: bytes, key: PrivateKey, kek: bytes) -> None:
     assert sealing.unseal(kek, key.kid, sealed) == key.private_bytes()
 
 
-def assert_stored_sealed(row: dict[str, object], key: PrivateKey, kek: bytes) -> None:
+def assert_stored_sealed(row: Mapping[str, Any], key: PrivateKey, kek: bytes) -> None:
     """A key's row as first stored: its columns, no private form of the key anywhere in it (raw,
     or as the hexadecimal text of a bytea), a sealed key of the expected length that opens under
     ``kek`` with the key id as associated data, and under no other key id."""
-    sealed = bytes(row["private_key_sealed"])  # type: ignore[arg-type]
+    sealed = bytes(row["private_key_sealed"])
     whole = str(row["whole"]).encode()  # the row as JSON: bytea as hexadecimal text
     assert set(json.loads(whole)) == {
         "kid",
@@ -85,11 +86,11 @@ def assert_stored_sealed(row: dict[str, object], key: PrivateKey, kek: bytes) ->
         sealing.unseal(kek, key.kid[:-1] + ("A" if key.kid[-1] != "A" else "B"), sealed)
 
 
-def assert_migrated(row: dict[str, object], key: PrivateKey, kek: bytes) -> None:
+def assert_migrated(row: Mapping[str, Any], key: PrivateKey, kek: bytes) -> None:
     """A key stored as PEM before sealing, after the migration: sealed, active, its public key
     unchanged, and no PEM column left."""
     assert "private_key_pem" not in row
-    assert_sealed(bytes(row["private_key_sealed"]), key, kek)  # type: ignore[arg-type]
+    assert_sealed(bytes(row["private_key_sealed"]), key, kek)
     assert (row["kid"], row["active"], json.loads(str(row["public_jwk"]))) == (
         key.kid,
         True,
