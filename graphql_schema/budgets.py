@@ -35,8 +35,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from graphql_schema.auth import Principal
-from graphql_schema.errors import RATE_LIMITED, ApiError
-from graphql_schema.limits import operation_cost
+from graphql_schema.errors import QUERY_TOO_COMPLEX, RATE_LIMITED, ApiError
+from graphql_schema.limits import operation_cost, over_cost_message
 from services.common.actor import ActorKind
 from services.common.settings import Settings
 
@@ -68,6 +68,7 @@ class CallerBudgets:
         until the window closes (nothing is spent then)."""
         if self.per_window == 0:  # no budgets
             return None
+        cost = max(cost, 1)  # nothing is free, and nothing gives back
         if await self._limiter.test(self._item, caller, cost=cost) and await self._limiter.hit(
             self._item, caller, cost=cost
         ):
@@ -102,17 +103,22 @@ class OperationCosts:
     """The cost of each document's operation, remembered (bounded) by its text."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, str | None], int] = {}
+        self._known: dict[tuple[str, str | None, tuple[tuple[str, object], ...]], int] = {}
 
     def of(self, execution: ExecutionContext) -> int:
-        key = (execution.query or "", execution.operation_name)
+        """The cost with the values of the variables sent (a page size may be one)."""
+        variables = execution.variables or {}
+        pages = tuple(
+            sorted((k, v) for k, v in variables.items() if v is None or isinstance(v, int))
+        )
+        key = (execution.query or "", execution.operation_name, pages)
         cost = self._known.get(key)
         if cost is None:
             document = execution.graphql_document
             operation = None if document is None else get_operation_ast(document, key[1])
             if document is None or operation is None:
                 return 1  # pragma: no cover - only valid documents are executed
-            cost = operation_cost(execution.schema._schema, document, operation)
+            cost = operation_cost(execution.schema._schema, document, operation, variables)
             if len(self._known) >= COSTS_REMEMBERED:
                 self._known.clear()
             self._known[key] = cost
@@ -120,20 +126,30 @@ class OperationCosts:
 
 
 class SpendBudget(SchemaExtension):
-    """Spends the operation's cost from its caller's budget once it is valid, before it runs."""
+    """Once an operation is valid, before it runs: judges its cost again with the variables'
+    values (validation saw only their defaults: ``limits.cost_limit``), then spends it from its
+    caller's budget."""
 
-    def __init__(self, costs: OperationCosts) -> None:
+    def __init__(self, costs: OperationCosts, max_cost: int) -> None:
         self.costs = costs
+        self.max_cost = max_cost
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context = execution.context
         cost = self.costs.of(execution)
-        caller = caller_key(await context.principal(), context.request)
-        retry_after = await context.services.budgets.spend(caller, cost)
-        if retry_after is not None:
-            context.request.state.retry_after = retry_after
-            refusal = rate_limited(retry_after)
+        refusal: ApiError | None = None
+        if cost > self.max_cost:
+            refusal = ApiError(
+                QUERY_TOO_COMPLEX, over_cost_message(cost, self.max_cost), limit="cost", cost=cost
+            )
+        else:
+            caller = caller_key(await context.principal(), context.request)
+            retry_after = await context.services.budgets.spend(caller, cost)
+            if retry_after is not None:
+                context.request.state.retry_after = retry_after
+                refusal = rate_limited(retry_after)
+        if refusal is not None:
             execution.result = ExecutionResult(
                 data=None,
                 errors=[GraphQLError(refusal.message, original_error=refusal)],

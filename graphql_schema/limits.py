@@ -8,7 +8,7 @@ validation cache is keyed by the rules, so new rule classes per request would ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphql import (
@@ -169,9 +169,14 @@ def cost_limit(max_cost: int) -> type[ASTValidationRule]:
 
     An operation's cost counts every field it asks for, as many times as it would be resolved:
     a field with a ``first`` argument (a page of history, of referrals...) multiplies the cost of
-    what is asked inside it by ``first`` (its default when left out; ``ASSUMED_PAGE`` when given
-    by a variable). Fragments count where they are spread. So 14 aliased ``history(first: 100)``
-    cost 14 times a hundred entries, whatever the depth, alias and token limits allow."""
+    what is asked inside it by ``first`` (its default when left out, and never less than 1).
+    Fragments count where they are spread. So 14 aliased ``history(first: 100)`` cost 14 times a
+    hundred entries, whatever the depth, alias and token limits allow.
+
+    Validation cannot see the variables' values: a page size given by a variable counts as the
+    variable's default there, else ``ASSUMED_PAGE``. The operation is judged again with the
+    values sent before it runs (``budgets.SpendBudget``), so a small default cannot smuggle a
+    large page past this limit."""
 
     class CostLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
@@ -179,8 +184,7 @@ def cost_limit(max_cost: int) -> type[ASTValidationRule]:
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(
-                        f"this operation would cost {cost}, over the limit of {max_cost}: ask "
-                        "for fewer items (first) or fewer fields",
+                        over_cost_message(cost, max_cost),
                         node,
                         extensions={"code": QUERY_TOO_COMPLEX, "limit": "cost", "cost": cost},
                     )
@@ -189,33 +193,54 @@ def cost_limit(max_cost: int) -> type[ASTValidationRule]:
     return CostLimit
 
 
+def over_cost_message(cost: int, max_cost: int) -> str:
+    return (
+        f"this operation would cost {cost}, over the limit of {max_cost}: ask for fewer items "
+        "(first) or fewer fields"
+    )
+
+
 def operation_cost(
-    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, object] | None = None,
 ) -> int:
-    """What ``operation`` (one of ``document``'s) costs: see ``cost_limit``. The per-caller
-    budgets spend the same figure (see ``budgets``)."""
+    """What ``operation`` (one of ``document``'s) costs: see ``cost_limit``. ``variables``: the
+    values sent, when they are known (at execution); the per-caller budgets spend that figure
+    (see ``budgets``)."""
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
     fragments = {
         f.name.value: f for f in document.definitions if isinstance(f, FragmentDefinitionNode)
     }
-    defaults = {
-        v.variable.name.value: v.default_value.value
-        for v in operation.variable_definitions or ()
-        if isinstance(v.default_value, IntValueNode)
-    }
-    return _cost(schema, root, operation.selection_set, 1, fragments, defaults, set(), 0)
+    pages: dict[str, int] = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if variables is not None and name in variables:
+            pages[name] = _page(variables[name])
+        elif isinstance(definition.default_value, IntValueNode):
+            pages[name] = _page(int(definition.default_value.value))
+    return _cost(schema, root, operation.selection_set, 1, fragments, pages, set(), 0)
 
 
-def _page_size(field: FieldNode, definition: GraphQLField | None, defaults: dict[str, str]) -> int:
+def _page(value: object) -> int:
+    """A page size as counted: at least 1 (a negative page refunds nothing); ``ASSUMED_PAGE``
+    when it is not a number (null: the field's own default, at most that)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(value, 1)
+    return ASSUMED_PAGE
+
+
+def _page_size(field: FieldNode, definition: GraphQLField | None, pages: dict[str, int]) -> int:
     for argument in field.arguments or ():
         if argument.name.value == "first":
             value = argument.value
             if isinstance(value, IntValueNode):
-                return max(int(value.value), 1)
+                return _page(int(value.value))
             if isinstance(value, VariableNode):
-                return int(defaults.get(value.name.value, ASSUMED_PAGE))
+                return pages.get(value.name.value, ASSUMED_PAGE)
             return ASSUMED_PAGE
     argument_definition = None if definition is None else definition.args.get("first")
     if argument_definition is not None and isinstance(argument_definition.default_value, int):
@@ -229,7 +254,7 @@ def _cost(
     selections: SelectionSetNode | None,
     multiplier: int,
     fragments: dict[str, FragmentDefinitionNode],
-    defaults: dict[str, str],
+    pages: dict[str, int],
     spreading: set[str],
     nesting: int,
 ) -> int:
@@ -243,14 +268,14 @@ def _cost(
             fields = getattr(parent, "fields", {})
             definition = fields.get(selection.name.value)
             child = get_named_type(definition.type) if definition is not None else parent
-            inner = multiplier * _page_size(selection, definition, defaults)
+            inner = multiplier * _page_size(selection, definition, pages)
             total += multiplier + _cost(
                 schema,
                 child,
                 selection.selection_set,
                 inner,
                 fragments,
-                defaults,
+                pages,
                 spreading,
                 nesting + 1,
             )
@@ -266,7 +291,7 @@ def _cost(
                 fragment.selection_set,
                 multiplier,
                 fragments,
-                defaults,
+                pages,
                 spreading | {name},
                 nesting + 1,
             )
@@ -282,7 +307,7 @@ def _cost(
                 selection.selection_set,
                 multiplier,
                 fragments,
-                defaults,
+                pages,
                 spreading,
                 nesting + 1,
             )

@@ -165,7 +165,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        lambda: budgets.SpendBudget(costs),
+        lambda: budgets.SpendBudget(costs, settings.max_query_cost),
         lambda: PublicErrors(suggestions=settings.is_development),
     ]
     if not settings.introspection_enabled:

@@ -78,6 +78,20 @@ async def test_a_refused_operation_spends_nothing(make_gateway: Any) -> None:
         assert_rate_limited(await send(gateway, ONE))
 
 
+async def test_a_negative_page_gives_nothing_back(make_gateway: Any) -> None:
+    """A page of -1000 entries counts as one: spending it cannot refill a budget."""
+    negative = "query($n: Int = -1000) { me { account { history(first: $n) { nodes { kind } } } } }"
+    async with make_gateway(**budget()) as gateway:
+        spent = [await send(gateway, q) for q in (FOUR, FOUR, TWO)]
+        after = [await send(gateway, negative), await send(gateway, ONE)]
+        sent = await gateway.client.post(
+            "/graphql", json={"query": negative, "variables": {"n": -1000}}
+        )
+    assert [r.status_code for r in spent] == [200, 200, 200]
+    for refused in (*after, sent):
+        assert_rate_limited(refused)
+
+
 async def test_aliases_spend_one_each_so_one_request_can_spend_the_whole_budget(
     make_gateway: Any,
 ) -> None:

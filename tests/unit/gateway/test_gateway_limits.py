@@ -225,6 +225,37 @@ async def test_fourteen_aliased_pages_of_a_hundred_entries_are_refused_by_their_
     assert services.calls == []
 
 
+async def test_a_page_size_variable_is_judged_with_the_value_sent_whatever_its_default(
+    make_gateway: Any, services: Any
+) -> None:
+    """Validation sees only a variable's default: a default of -100000 (or 1) must not carry 14
+    pages of a hundred past the limit; before the operation runs it is judged again with the
+    value sent, and a page never counts for less than one entry."""
+    pages = " ".join(f"h{i}: history(first: $n) {{ nodes {{ kind }} }}" for i in range(14))
+    answers = []
+    async with make_gateway() as gateway:
+        for default in ("-100000", "1"):
+            query = f"query($n: Int = {default}) {{ me {{ account {{ {pages} }} }} }}"
+            answers.append(await gateway.post(query, {"n": 100}))
+        # me 1 + account 1 + 14 x (history 1 + one entry x (nodes 1 + kind 1)) = 44
+        left_out = await gateway.post(
+            "query($n: Int = -100000) { me { account { " + pages + " } } }"
+        )
+    for body in answers:
+        assert body == {
+            "data": None,
+            "errors": [
+                {
+                    "message": "this operation would cost 2816, over the limit of 2000: ask for "
+                    "fewer items (first) or fewer fields",
+                    "extensions": {"code": "QUERY_TOO_COMPLEX", "limit": "cost", "cost": 2816},
+                }
+            ],
+        }
+    assert left_out["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}  # it ran
+    assert services.calls == []
+
+
 async def test_the_cost_limit_lets_an_operation_through_exactly_at_its_limit(
     make_gateway: Any, services: Any
 ) -> None:
