@@ -8,13 +8,8 @@ from collections import Counter
 
 import asyncpg
 
-from tests.integration.faults.workload import (
-    REFERRAL_POINTS,
-    REWARD_STOCK,
-    VENUE,
-    Outcomes,
-    World,
-)
+from tests.integration.faults.workload import REWARD_STOCK, VENUE, Outcomes, World
+from tests.integration.programme import REFERRAL_POINTS
 
 
 async def ledger(conn: asyncpg.Connection) -> list[str]:

@@ -20,13 +20,15 @@ import asyncpg
 
 from services.common.actor import SYSTEM, Actor, ActorKind, PartnerScope
 from services.common.db import create_engine
-from services.loyalty import contract
 from services.loyalty.experiences.jobs import EARN_GRACE, run_experience_jobs
 from services.loyalty.referrals.effects import LEASE, perform_effects
-from services.loyalty.rewards.admin import create_reward
 from services.loyalty.rulebook.book import RuleBook
-from services.loyalty.rulebook.use_cases import publish_rule_set
 from tests.integration.faults.services import Caller
+from tests.integration.programme import (
+    create_coffee,
+    publish_a_year_ago,
+    referral_rules,
+)
 
 VENUE = uuid.UUID("00000000-0000-4000-8000-0000000fa017")
 STAFF = Actor(ActorKind.STAFF, str(uuid.uuid4()), frozenset({str(VENUE)}))
@@ -37,10 +39,7 @@ PARTNER = Actor(
     scope=PartnerScope(frozenset({"purchase"}), None, register_referrals=True),
 )
 PASSWORD = "quiet-harbour-lantern-42"
-REWARD_COST = 50
 REWARD_STOCK = 100_000
-REFERRAL_POINTS = 100
-WELCOME_POINTS = 30
 #: Clients taking referrals to conversion, one after another, besides the others.
 REFERRAL_CLIENTS = 3
 #: How long a referee's registration may take to reach loyalty through the outbox, kills included.
@@ -52,48 +51,7 @@ def now() -> datetime:
 
 
 def rules_document(effective_at: datetime) -> dict[str, Any]:
-    return {
-        "effective_at": effective_at.isoformat(),
-        "timezone": "Europe/Paris",
-        "rules": [
-            {
-                "key": "tickets",
-                "title_en": "Tickets",
-                "title_fr": "Billets",
-                "trigger": "purchase",
-                "award": {"kind": "per_unit", "points": 1, "per": "1", "rounding": "down"},
-            },
-            {
-                "key": "show",
-                "title_en": "Attendance",
-                "title_fr": "Présence",
-                "trigger": "attendance",
-                "award": {"kind": "fixed", "points": 25},
-            },
-            {
-                "key": "bring-a-friend",
-                "title_en": "Bring a friend",
-                "title_fr": "Parrainer un proche",
-                "trigger": "referral_converted",
-                "award": {"kind": "fixed", "points": REFERRAL_POINTS},
-            },
-            {
-                "key": "welcome-friend",
-                "title_en": "Welcome, friend",
-                "title_fr": "Bienvenue, ami",
-                "trigger": "signup",
-                "conditions": {"categories": ["referral"]},
-                "award": {"kind": "fixed", "points": WELCOME_POINTS},
-            },
-        ],
-        "referrals": {
-            "attribution_window_days": 30,
-            "cap": 1000,
-            "cap_period_days": 30,
-            "consent_max_age_days": 365,
-            "qualifying_triggers": ["purchase"],
-        },
-    }
+    return referral_rules(effective_at, cap=1000, qualifying_triggers=["purchase"])
 
 
 async def publish_programme(loyalty_url: str) -> uuid.UUID:
@@ -101,30 +59,10 @@ async def publish_programme(loyalty_url: str) -> uuid.UUID:
     reward's id."""
     engine = create_engine(loyalty_url, pool_size=1, application_name="faults-setup")
     try:
-        start = now() - timedelta(days=365)
-        await publish_rule_set(
-            engine,
-            RuleBook(),
-            SYSTEM,
-            contract.PublishRuleSet(document=rules_document(start), idempotency_key="faults"),
-            now=start,
-        )
-        reward, _ = await create_reward(
-            engine,
-            SYSTEM,
-            contract.CreateReward(
-                key="faults-coffee",
-                title_en="Coffee",
-                title_fr="Café",
-                description_en="A coffee.",
-                description_fr="Un café.",
-                cost=REWARD_COST,
-                stock=REWARD_STOCK,
-            ),
-        )
+        await publish_a_year_ago(engine, rules_document, idempotency_key="faults")
+        return await create_coffee(engine, key="faults-coffee", stock=REWARD_STOCK)
     finally:
         await engine.dispose()
-    return reward.id
 
 
 @dataclass

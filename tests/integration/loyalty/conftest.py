@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,14 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from services.common.actor import SYSTEM, Actor, ActorKind, PartnerScope
+from services.common.actor import Actor, ActorKind, PartnerScope
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
-from services.loyalty import contract
 from services.loyalty.api import create_app
-from services.loyalty.rewards.admin import create_reward
-from services.loyalty.rulebook.book import RuleBook
-from services.loyalty.rulebook.use_cases import publish_rule_set
+from tests.integration.programme import create_coffee, publish_a_year_ago
 
 SERVICE_SECRET = "loyalty-tests-service-secret-0123456789"
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000a001")
@@ -103,28 +100,9 @@ class Programme:
 
 async def ensure_programme(engine: AsyncEngine) -> Programme:
     """Publish the test rule set (as of a year ago) and the unlimited reward, once per database."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=365)
-    book = RuleBook()
-    published = await publish_rule_set(
-        engine,
-        book,
-        SYSTEM,
-        contract.PublishRuleSet(document=rules_document(start), idempotency_key="test-rules-1"),
-        now=start,
-    )
-    reward, _ = await create_reward(
-        engine,
-        SYSTEM,
-        contract.CreateReward(
-            key="test-coffee",
-            title_en="Coffee",
-            title_fr="Café",
-            description_en="A coffee.",
-            description_fr="Un café.",
-            cost=50,
-        ),
-    )
-    return Programme(reward.id, published.effective_at)
+    published = await publish_a_year_ago(engine, rules_document, idempotency_key="test-rules-1")
+    coffee = await create_coffee(engine, key="test-coffee")
+    return Programme(coffee, published.effective_at)
 
 
 def ticket(amount: str, *, at: datetime | None = None, venue: uuid.UUID = VENUE) -> dict[str, Any]:

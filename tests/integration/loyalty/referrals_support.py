@@ -24,18 +24,16 @@ from services.common.actor import SYSTEM, Actor, ActorKind, PartnerScope
 from services.common.db import create_engine
 from services.common.http import ServiceTokens
 from services.common.settings import Settings
-from services.loyalty import contract
 from services.loyalty.api import create_app
-from services.loyalty.rulebook.book import RuleBook
-from services.loyalty.rulebook.use_cases import publish_rule_set
 from tests.conftest import service_urls
+from tests.integration.programme import REFERRAL_POINTS as REFERRAL_POINTS
+from tests.integration.programme import WELCOME_POINTS as WELCOME_POINTS
+from tests.integration.programme import publish_a_year_ago, referral_rules
 
 SECRET = "referral-tests-service-secret-0123456789"
 VENUE = uuid.UUID("00000000-0000-4000-8000-00000000b001")
 STAFF = Actor(ActorKind.STAFF, str(uuid.uuid4()), frozenset({str(VENUE)}))
 ADMIN = Actor(ActorKind.ADMIN, str(uuid.uuid4()))
-REFERRAL_POINTS = 100
-WELCOME_POINTS = 30
 CAP = 4
 
 
@@ -48,48 +46,7 @@ def hashed(kind: str, value: str) -> str:
 
 
 def rules_document(effective_at: datetime) -> dict[str, Any]:
-    return {
-        "effective_at": effective_at.isoformat(),
-        "timezone": "Europe/Paris",
-        "rules": [
-            {
-                "key": "tickets",
-                "title_en": "Tickets",
-                "title_fr": "Billets",
-                "trigger": "purchase",
-                "award": {"kind": "per_unit", "points": 1, "per": "1"},
-            },
-            {
-                "key": "show",
-                "title_en": "Attendance",
-                "title_fr": "Présence",
-                "trigger": "attendance",
-                "award": {"kind": "fixed", "points": 25},
-            },
-            {
-                "key": "bring-a-friend",
-                "title_en": "Bring a friend",
-                "title_fr": "Parrainer un proche",
-                "trigger": "referral_converted",
-                "award": {"kind": "fixed", "points": REFERRAL_POINTS},
-            },
-            {
-                "key": "welcome-friend",
-                "title_en": "Welcome, friend",
-                "title_fr": "Bienvenue, ami",
-                "trigger": "signup",
-                "conditions": {"categories": ["referral"]},
-                "award": {"kind": "fixed", "points": WELCOME_POINTS},
-            },
-        ],
-        "referrals": {
-            "attribution_window_days": 30,
-            "cap": CAP,
-            "cap_period_days": 30,
-            "consent_max_age_days": 365,
-            "qualifying_triggers": ["purchase", "attendance"],
-        },
-    }
+    return referral_rules(effective_at, cap=CAP, qualifying_triggers=["purchase", "attendance"])
 
 
 @dataclass
@@ -240,14 +197,7 @@ class Programme:
 
 async def open_programme(url: str, **settings: Any) -> AsyncIterator[Programme]:
     engine = create_engine(url, pool_size=5, application_name="referral-tests")
-    start = now() - timedelta(days=365)
-    await publish_rule_set(
-        engine,
-        RuleBook(),
-        SYSTEM,
-        contract.PublishRuleSet(document=rules_document(start), idempotency_key="referrals-1"),
-        now=start,
-    )
+    await publish_a_year_ago(engine, rules_document, idempotency_key="referrals-1")
     app = create_app(
         Settings(environment="test", **settings),
         database_url=service_urls(url).loyalty,
