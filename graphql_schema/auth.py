@@ -132,7 +132,10 @@ class _Remembered:
 class ApiKeys:
     """Partner API keys, verified by identity; a valid key is remembered briefly (by its hash),
     but never once the revocations say it was revoked or its scope changed, nor while they are
-    not current."""
+    not current. A refused key is remembered as refused as briefly (by its hash too), so a
+    client sending made-up keys costs identity one question a key, not one a request: no key
+    refused once is ever valid later (a key's secret is drawn when it is issued, and a revoked
+    key stays revoked)."""
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class ApiKeys:
         self.revocations = revocations
         self.clock = clock
         self._valid: dict[str, _Remembered] = {}
+        self._refused: dict[str, float] = {}  # a refused key's digest: until when
 
     def _still_good(self, cached: _Remembered) -> bool:
         feed = self.revocations
@@ -162,12 +166,19 @@ class ApiKeys:
             if self._still_good(cached):
                 return cached.principal
             del self._valid[digest]
+        refused_until = self._refused.get(digest)
+        if refused_until is not None and refused_until > self.clock():
+            raise unauthenticated("the API key is not valid")
         mark = self.revocations.scope_mark
         try:
             partner = await self.identity.verify_api_key(api_key)
         except ServiceProblem:
             self._valid.pop(digest, None)
+            if len(self._refused) > 10_000:
+                self._refused.clear()
+            self._refused[digest] = self.clock() + API_KEY_TTL
             raise unauthenticated("the API key is not valid") from None
+        self._refused.pop(digest, None)
         principal = Principal(
             ActorKind.PARTNER,
             str(partner.partner_id),

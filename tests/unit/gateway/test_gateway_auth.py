@@ -216,16 +216,35 @@ async def test_a_partner_key_is_verified_by_identity_and_remembered_briefly_by_i
     assert not cached
 
 
-async def test_a_bad_partner_key_is_refused_and_never_remembered(
-    identity: IdentityClient, services: Any, feed: RevocationFeed
+async def test_a_bad_partner_key_is_refused_and_remembered_as_refused_briefly_by_its_digest(
+    identity: IdentityClient, services: Any, clock: Clock, feed: RevocationFeed
 ) -> None:
-    keys = ApiKeys(identity, feed)
-    for _ in range(2):
+    keys = ApiKeys(identity, feed, clock=clock)
+
+    async def refused(key: str) -> None:
         with pytest.raises(ApiError) as caught:
-            await keys.verify("lk_wrong")
-        assert caught.value.code == "UNAUTHENTICATED"
-    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+            await keys.verify(key)
+        assert (caught.value.code, caught.value.message) == (
+            "UNAUTHENTICATED",
+            "the API key is not valid",
+        )
+
+    for _ in range(3):
+        await refused("lk_wrong")
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 1  # asked once
     assert not keys._valid
+    assert list(keys._refused) == [hashlib.sha256(b"lk_wrong").hexdigest()]  # never the key
+    await refused("lk_other")  # each key is asked of identity once
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+
+    clock.now += auth.API_KEY_TTL - 0.001  # still within the time it is remembered
+    await refused("lk_wrong")
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 2
+    clock.now += 0.001  # at its end: asked again
+    await refused("lk_wrong")
+    assert len(services.internal_calls("/internal/api-keys/verify")) == 3
+    principal = await keys.verify(services.GOOD_API_KEY)  # a good key is never held back
+    assert principal.kind is ActorKind.PARTNER
 
 
 async def test_through_the_api_bad_tokens_and_keys_get_unauthenticated(
