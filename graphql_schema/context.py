@@ -28,7 +28,8 @@ class Services:
     tokens: TokenVerifier
     api_keys: ApiKeys
     budgets: CallerBudgets
-    known_members: set[uuid.UUID] = field(default_factory=set)  # ids identity confirmed
+    # ids identity confirmed, with the revocation feed's mark taken before it was asked
+    known_members: dict[uuid.UUID, int] = field(default_factory=dict)
     locales: dict[uuid.UUID, str] = field(default_factory=dict)  # members' languages, as last seen
 
     def remember_locale(self, member_id: uuid.UUID, locale: str) -> None:

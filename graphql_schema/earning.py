@@ -192,16 +192,19 @@ async def _member_of(info: Info, input: RecordEarnEventInput) -> uuid.UUID | Mem
             member_id = uuid.UUID(str(input.member_id))
         except ValueError:
             raise invalid_input("memberId must be a UUID") from None
-        if member_id not in cache or info.context.services.tokens.revocations.member_revoked(
-            str(member_id)
-        ):  # a member erased or merged since is asked of identity again
+        feed = info.context.services.tokens.revocations
+        known = cache.get(member_id)
+        if known is None or feed.member_revoked(str(member_id)) or feed.forgotten_since(known):
+            # a member erased or merged since (or told of in a kind of revocation not known
+            # here) is asked of identity again
+            mark = feed.scope_mark
             found = await info.context.identity.member(SYSTEM, member_id)
             if found.status is ic.MemberStatus.ERASED:
-                cache.discard(member_id)
+                cache.pop(member_id, None)
                 return MemberNotFound(message="this member was erased", code="MEMBER_ERASED")
             if len(cache) > 100_000:
                 cache.clear()
-            cache.add(member_id)
+            cache[member_id] = mark
         return member_id
     except ServiceProblem as problem:
         if problem.status in (404, 410):

@@ -9,6 +9,12 @@ after they were issued (erasure, merge); a partner API key revoked is never take
 and one whose scope changed is asked of identity again (what was remembered of it before the
 change is forgotten).
 
+A kind of revocation this gateway does not know yet (identity is upgraded first) is neither a
+failure nor a guess: what the gateway remembers that identity can answer again (every partner
+API key, every member found to exist) is forgotten and asked of identity again, and a warning
+names the kind once, so that the gateway is upgraded. The feed itself never stops: a poll that
+fails in any way is retried with backoff, and past ``max_staleness`` the gateway fails closed.
+
 If the feed could not be followed for ``max_staleness`` seconds, the gateway fails closed:
 tokens are refused (``UNAUTHENTICATED``), API keys are asked of identity each time, and
 ``/readyz`` reports not ready.
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,8 +71,10 @@ class RevocationFeed:
         self._sessions: dict[str, datetime] = {}  # family id: until when it matters
         self._members: dict[str, tuple[float, datetime]] = {}  # id: (revoked up to, until when)
         self._api_keys: dict[str, datetime] = {}
-        self._scope_changes = 0  # scope changes applied here so far
+        self._scope_changes = 0  # scope changes (and unknown kinds) applied here so far
         self._scopes: dict[str, tuple[int, datetime]] = {}  # key id: (its last change, until)
+        self._all_changed = 0  # the mark of the last kind not known here: everything changed
+        self._unknown_kinds: set[str] = set()  # those already warned about
 
     # ---- what requests ask -------------------------------------------------------------------
 
@@ -100,14 +109,21 @@ class RevocationFeed:
 
     @property
     def scope_mark(self) -> int:
-        """A mark of the scope changes known now: take it before asking identity about a key,
-        then ``scope_changed_since`` says whether what identity answered may be out of date."""
+        """A mark of the changes known now: take it before asking identity about a key (or a
+        member), then ``scope_changed_since`` (``forgotten_since``) says whether what identity
+        answered may be out of date."""
         return self._scope_changes
 
     def scope_changed_since(self, key_id: str, mark: int) -> bool:
-        """Whether the key's scope changed after ``mark`` was taken."""
+        """Whether the key's scope changed after ``mark`` was taken (or a kind of revocation
+        not known here came, which may concern any key)."""
         changed = self._scopes.get(key_id)
-        return changed is not None and changed[0] > mark
+        return self.forgotten_since(mark) or (changed is not None and changed[0] > mark)
+
+    def forgotten_since(self, mark: int) -> bool:
+        """Whether a kind of revocation not known here came after ``mark`` was taken: whatever
+        identity answered before it is to be asked again."""
+        return self._all_changed > mark
 
     # ---- following identity ------------------------------------------------------------------
 
@@ -126,10 +142,22 @@ class RevocationFeed:
             elif r.kind is ic.RevocationKind.API_KEY_SCOPE:
                 self._scope_changes += 1
                 self._scopes[r.subject] = (self._scope_changes, r.expires_at)
-            else:
+            elif r.kind is ic.RevocationKind.API_KEY:
                 self._api_keys[r.subject] = r.expires_at
+            else:
+                self._unknown(r.kind)
         self.cursor = page.cursor
         self._forget_expired()
+
+    def _unknown(self, kind: str) -> None:
+        """A kind of revocation this gateway does not know: it cannot tell what it concerns, so
+        everything remembered that identity can answer again is forgotten (tokens, which only
+        the known kinds can refuse, are judged as before)."""
+        self._scope_changes += 1
+        self._all_changed = self._scope_changes
+        if kind not in self._unknown_kinds:
+            self._unknown_kinds.add(kind)
+            log.warning("revocations.unknown_kind", kind=kind)
 
     def _revoke_member(self, member_id: str, at: datetime, until: datetime) -> None:
         up_to = float(math.ceil(at.timestamp()))  # ``iat`` is in whole seconds
@@ -167,6 +195,8 @@ class RevocationFeed:
                     pass
         except (TimeoutError, ServiceUnavailable, ServiceProblem, httpx.HTTPError) as exc:
             log.warning("revocations.first_load_failed", error=type(exc).__name__)
+        except Exception as exc:  # an answer not understood: start, fail closed, keep trying
+            log.error("revocations.first_load_failed", **_described(exc))
 
     async def run(self) -> None:
         """Follow identity for as long as the gateway runs."""
@@ -176,8 +206,11 @@ class RevocationFeed:
             cursor = self.cursor
             try:
                 more = await self.poll()
-            except (ServiceUnavailable, ServiceProblem, httpx.HTTPError) as exc:
-                log.warning("revocations.poll_failed", error=type(exc).__name__)
+            except Exception as exc:  # the feed never stops; past its bound it fails closed
+                if isinstance(exc, ServiceUnavailable | ServiceProblem | httpx.HTTPError):
+                    log.warning("revocations.poll_failed", error=type(exc).__name__)
+                else:
+                    log.error("revocations.poll_failed", **_described(exc))
                 await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
                 failures += 1
                 continue
@@ -188,6 +221,14 @@ class RevocationFeed:
                 idle = self.wait - (self.clock() - started)
                 if idle > 0:
                     await asyncio.sleep(idle)
+
+
+def _described(exc: Exception) -> dict[str, str]:
+    """An unexpected failure, for the log: its type and where it was raised, never its message
+    or values (an answer of identity's may hold subjects and keys' ids)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error": type(exc).__name__, "raised_at": where}
 
 
 def _revoked(message: str) -> ApiError:

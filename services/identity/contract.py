@@ -285,9 +285,14 @@ class RevocationKind(StrEnum):
     API_KEY_SCOPE = "api_key_scope"
 
 
+# A kind this reader does not know (a newer identity's) is kept as its name, never a failure of
+# the whole page: gateways are upgraded after identity, and must go on following the feed.
+UnknownRevocationKind = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
 class Revocation(Model):
     id: int
-    kind: RevocationKind
+    kind: Annotated[RevocationKind | UnknownRevocationKind, Field(union_mode="left_to_right")]
     subject: str
     revoked_at: datetime
     expires_at: datetime  # no token it concerns can be valid after this

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -34,16 +35,31 @@ POLLS = 200  # a bound on how long a revocation may take to reach a gateway (abo
 
 
 class CutTransport(httpx.AsyncBaseTransport):
-    """An ASGI transport whose revocation feed can be cut, as if identity were unreachable."""
+    """An ASGI transport whose revocation feed can be cut, as if identity were unreachable, or
+    can bring a kind of revocation the gateway does not know, as a newer identity would; it
+    counts the API keys the gateway asks identity to verify."""
 
     def __init__(self, app: Any) -> None:
         self.inner = httpx.ASGITransport(app=app)
         self.feed_cut = False
+        self.newer_kind: dict[str, str] | None = None  # added to the next page with revocations
+        self.key_checks = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.feed_cut and request.url.path == "/internal/revocations":
+        path = request.url.path
+        if self.feed_cut and path == "/internal/revocations":
             raise httpx.ConnectError("connection refused", request=request)
-        return await self.inner.handle_async_request(request)
+        self.key_checks += path == "/internal/api-keys/verify"
+        response = await self.inner.handle_async_request(request)
+        if self.newer_kind is None or path != "/internal/revocations":
+            return response
+        page = json.loads(await response.aread())
+        if not page["revocations"]:
+            return httpx.Response(response.status_code, json=page)
+        first = page["revocations"][0]
+        page["revocations"].insert(0, {**first, **self.newer_kind})
+        self.newer_kind = None
+        return httpx.Response(response.status_code, json=page)
 
 
 @dataclass
@@ -448,3 +464,51 @@ async def test_a_partner_key_s_scope_changed_through_one_gateway_applies_on_the_
         f"identity.revocations WHERE kind = 'api_key_scope' AND subject = '{key_id}'"
     )
     assert told == 2  # each change once; setting the same scope again tells nobody
+
+
+async def test_a_kind_of_revocation_the_gateway_does_not_know_is_applied_with_the_rest_of_its_page(
+    platform: Platform,
+) -> None:
+    admin = await platform.a.admin_token()
+    name = f"Partner {uuid.uuid4().hex[:8]}"
+    partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
+        "partner"
+    ]
+    issued = (await platform.a.data(ISSUE, {"i": {"partnerId": partner["id"]}}, token=admin))[
+        "issuePartnerApiKey"
+    ]
+    key = {"x-api-key": issued["secret"]}
+    checks = platform.feed.key_checks
+    for _ in range(2):
+        assert "errors" not in await platform.b.gql(PUBLIC, headers=key)
+    assert platform.feed.key_checks == checks + 1  # remembered after identity's first answer
+    member_id, email = await register(platform.a)
+    first = await platform.a.login(email)
+    other = await platform.b.login(email)
+    second = (await platform.a.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
+    assert second["__typename"] == "Session", second
+    # identity, newer than gateway ``b``, sends a kind ``b`` does not know about the key, in the
+    # page that also ends the refresh family
+    platform.feed.newer_kind = {"kind": "api_key_device", "subject": issued["key"]["id"]}
+    reused = (await platform.a.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
+        "refreshSession"
+    ]
+    assert reused["__typename"] == "RefreshRejected", reused
+    await refused_everywhere(platform, first["accessToken"], second["accessToken"])
+    assert platform.feed.newer_kind is None  # it was sent, in that page
+    assert (await platform.b.data(ME, token=other["accessToken"]))["me"]["id"] == member_id
+    ready = await platform.b.client.get("/readyz")
+    assert (ready.status_code, ready.json()["revocations"]) == (200, True)
+    # the key is no revoked key: it works, once asked of identity again, then is remembered
+    checks = platform.feed.key_checks
+    for _ in range(2):
+        assert "errors" not in await platform.b.gql(PUBLIC, headers=key)
+    assert platform.feed.key_checks == checks + 1
+    # and the feed is still followed: the member's other family, ended now, is refused too
+    refresh = {"input": {"refreshToken": other["refreshToken"]}}
+    assert (await platform.b.data(REFRESH, refresh))["refreshSession"]["__typename"] == "Session"
+    reused = (await platform.b.data(REFRESH, refresh))["refreshSession"]
+    assert reused["__typename"] == "RefreshRejected", reused
+    await refused_everywhere(platform, other["accessToken"])

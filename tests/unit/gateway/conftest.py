@@ -69,9 +69,18 @@ class FakeServices:
     loyalty_database_up: bool = True
     revocations: list[ic.Revocation] = field(default_factory=list)  # what the feed hands out
     revocations_up: bool = True  # its feed answers 503 when not
+    # answers (or failures) its feed gives first, in order
+    feed_answers: list[httpx.Response | Exception] = field(default_factory=list)
+    revocation_polls: int = 0
 
     def revocation_page(self, request: httpx.Request) -> httpx.Response:
         """Identity's revocation feed, answering at once (never holding the poll)."""
+        self.revocation_polls += 1
+        if self.feed_answers:
+            answer = self.feed_answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
         if not self.revocations_up:
             return httpx.Response(503, json={"code": "UNAVAILABLE", "message": "down"})
         after = int(request.url.params.get("after", "0"))

@@ -3,6 +3,7 @@ fails closed when it could not follow them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import structlog
 
+from graphql_schema import revocations as feed_module
 from graphql_schema.clients.identity import IdentityClient
 from graphql_schema.errors import ApiError
 from graphql_schema.revocations import RevocationFeed
@@ -30,7 +33,7 @@ class Clocks:
         return self.now
 
 
-def revocation(n: int, kind: ic.RevocationKind, subject: str, **kw: Any) -> ic.Revocation:
+def revocation(n: int, kind: ic.RevocationKind | str, subject: str, **kw: Any) -> ic.Revocation:
     return ic.Revocation(
         id=n,
         kind=kind,
@@ -162,3 +165,98 @@ async def test_a_scope_change_is_known_after_the_mark_taken_before_it_until_it_e
     services.revocations.append(revocation(3, ic.RevocationKind.SESSION, "family-9"))
     await revocations.poll()
     assert not revocations.scope_changed_since("key-1", before)
+
+
+async def test_a_kind_not_known_here_is_applied_with_its_page_and_forgets_what_identity_answered(
+    feed: Any, services: Any
+) -> None:
+    revocations, _ = feed
+    services.revocations = [revocation(1, ic.RevocationKind.API_KEY_SCOPE, "key-1")]
+    await revocations.load()
+    before = revocations.scope_mark
+    unknown = [
+        revocation(2, ic.RevocationKind.SESSION, "family-1"),
+        revocation(3, "api_key_device", "key-1"),
+        revocation(4, ic.RevocationKind.API_KEY, "key-2"),
+        revocation(5, "api_key_device", "key-3"),
+        revocation(6, "partner", "partner-1"),
+    ]
+    assert [r.kind for r in unknown] == [
+        ic.RevocationKind.SESSION,
+        "api_key_device",
+        ic.RevocationKind.API_KEY,
+        "api_key_device",
+        "partner",
+    ]
+    services.revocations.extend(unknown)
+    with structlog.testing.capture_logs() as logs:
+        await revocations.poll()
+    assert (revocations.cursor, revocations.current) == (6, True)
+    # the known entries are applied as ever
+    assert refusal(revocations, sub="m", sid="family-1", iat=1) == SESSION_ENDED
+    assert revocations.api_key_revoked("key-2")
+    # an unknown kind revokes nothing it cannot name, and every key or member identity vouched
+    # for before it is asked of identity again (those asked after it are not)
+    assert not revocations.api_key_revoked("key-1") and not revocations.api_key_revoked("key-3")
+    assert revocations.forgotten_since(before)
+    assert revocations.scope_changed_since("key-9", before)
+    after = revocations.scope_mark
+    assert not revocations.forgotten_since(after)
+    assert not revocations.scope_changed_since("key-9", after)
+    assert refusal(revocations, sub="member-1", iat=1) is None
+    # a warning names each kind once
+    assert logs == [
+        {"event": "revocations.unknown_kind", "kind": "api_key_device", "log_level": "warning"},
+        {"event": "revocations.unknown_kind", "kind": "partner", "log_level": "warning"},
+    ]
+    services.revocations.append(revocation(7, "partner", "partner-2"))
+    with structlog.testing.capture_logs() as logs:
+        await revocations.poll()
+    assert (logs, revocations.cursor, revocations.forgotten_since(after)) == ([], 7, True)
+
+
+async def test_a_page_not_understood_at_start_leaves_the_gateway_closed_not_crashed(
+    feed: Any, services: Any
+) -> None:
+    revocations, _ = feed
+    services.feed_answers = [httpx.Response(200, json={"cursor": "soon", "more": False})]
+    with structlog.testing.capture_logs() as logs:
+        await revocations.load()
+    assert (revocations.current, revocations.cursor) == (False, None)
+    assert [(e["event"], e["error"], e["log_level"]) for e in logs] == [
+        ("revocations.first_load_failed", "ValidationError", "error")
+    ]
+    assert "soon" not in str(logs)  # what identity answered is not logged
+    await revocations.load()
+    assert (revocations.current, revocations.cursor) == (True, 0)
+
+
+async def test_a_poll_that_fails_unexpectedly_is_retried_and_the_feed_goes_on(
+    feed: Any, services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    revocations, _ = feed
+    monkeypatch.setattr(feed_module, "RETRY_SECONDS", (0.0,))
+    await revocations.load()
+    services.revocations = [revocation(1, ic.RevocationKind.SESSION, "family-1")]
+    broken = {"cursor": 1, "revocations": [{"id": 1, "kind": "session"}], "more": False}
+    services.feed_answers = [httpx.Response(200, json=broken), RuntimeError("key-1 went wrong")]
+    polls = services.revocation_polls
+    with structlog.testing.capture_logs() as logs:
+        follow = asyncio.create_task(revocations.run())
+        try:
+            for _ in range(1000):
+                if revocations.cursor == 1:
+                    break
+                await asyncio.sleep(0)
+            assert not follow.done()
+        finally:
+            follow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await follow
+    assert services.revocation_polls - polls >= 3  # two answers not understood, then the page
+    assert refusal(revocations, sub="m", sid="family-1", iat=1) == SESSION_ENDED
+    assert [(e["event"], e["error"], e["log_level"]) for e in logs] == [
+        ("revocations.poll_failed", "ValidationError", "error"),
+        ("revocations.poll_failed", "RuntimeError", "error"),
+    ]
+    assert "key-1" not in str(logs)  # what went wrong is named by its type only
