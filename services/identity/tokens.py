@@ -70,13 +70,6 @@ class SigningKey:
         return cls(kid=kid, private_key=private_key, public_jwk=jwk)
 
     @classmethod
-    def from_pem(cls, kid: str, pem: str, public_jwk: Mapping[str, str]) -> SigningKey:
-        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("the stored signing key is not an Ed25519 key")
-        return cls(kid=kid, private_key=key, public_jwk=dict(public_jwk))
-
-    @classmethod
     def from_private_bytes(cls, kid: str, raw: bytes, public_jwk: Mapping[str, str]) -> SigningKey:
         """The key from its raw 32-byte private half; ``ValueError`` if it is not the key that
         ``public_jwk`` publishes."""
@@ -97,13 +90,6 @@ class SigningKey:
             serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-
-    def private_pem(self) -> str:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
 
 
 def jwks(public_jwks: Iterable[Mapping[str, str]]) -> dict[str, list[dict[str, str]]]:

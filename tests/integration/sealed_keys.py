@@ -31,7 +31,15 @@ class PrivateKey(Protocol):
     @property
     def public_jwk(self) -> dict[str, str]: ...
     def private_bytes(self) -> bytes: ...
-    def private_pem(self) -> str: ...
+
+
+def pem_of(key: PrivateKey) -> str:
+    """The private half as PEM (PKCS #8), as keys were stored before they were sealed."""
+    return key.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
 
 
 async def rows(url: str, table: str) -> list[dict[str, object]]:
@@ -54,7 +62,7 @@ def material(key: PrivateKey) -> list[bytes]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return [key.private_bytes(), der, key.private_pem().encode(), b"PRIVATE KEY"]
+    return [key.private_bytes(), der, pem_of(key).encode(), b"PRIVATE KEY"]
 
 
 def assert_sealed(sealed: bytes, key: PrivateKey, kek: bytes) -> None:
@@ -113,7 +121,7 @@ def back_to_clear_keys(
                 f"INSERT INTO {table} (kid, private_key_pem, public_jwk) "
                 "VALUES ($1, $2, $3::jsonb)",
                 key.kid,
-                key.private_pem(),
+                pem_of(key),
                 json.dumps(key.public_jwk),
             )
         finally:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import ast
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import sqlalchemy as sa
@@ -28,6 +30,27 @@ async def test_each_service_keeps_its_version_table_inside_its_own_schema(
             )
         )
         assert [r.table_schema for r in rows] == ["identity", "loyalty"]
+
+
+def test_no_migration_imports_the_application_s_code() -> None:
+    """A revision does what it did when it was written: what it needs of the application's code
+    (a key's label, a conversion) is written out in it, never imported, so that a later change
+    to the application cannot change what an old migration does."""
+    versions = sorted((Path(__file__).parents[2] / "migrations").glob("*/versions/*.py"))
+    assert len(versions) > 10
+    imported: dict[str, set[str]] = {}
+    for version in versions:
+        for node in ast.walk(ast.parse(version.read_text())):
+            if isinstance(node, ast.Import):
+                names = {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                names = {node.module or ""}
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in {"services", "graphql_schema", "tests"}:
+                    imported.setdefault(version.name, set()).add(name)
+    assert imported == {}
 
 
 # ---- the loyalty history down to 0007 and back --------------------------------------------

@@ -86,20 +86,6 @@ class DoorKey:
             raise ValueError(f"the private door key {kid} does not match its public key")
         return cls(kid, key, dict(public_jwk))
 
-    def private_pem(self) -> str:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
-
-    @classmethod
-    def from_pem(cls, kid: str, pem: str, public_jwk: dict[str, str]) -> DoorKey:
-        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("the stored door key is not an Ed25519 key")
-        return cls(kid, key, dict(public_jwk))
-
 
 _KEYS: dict[str, DoorKey] = {}
 _KEKS: dict[str, bytes] = {}

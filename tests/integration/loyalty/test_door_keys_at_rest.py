@@ -196,7 +196,7 @@ def test_without_a_key_encryption_secret_the_migration_changes_nothing_and_says_
         "migrate again"
     )
     [row] = asyncio.run(_rows(fresh_database_url))
-    assert (row["kid"], row["private_key_pem"]) == (key.kid, key.private_pem())
+    assert (row["kid"], row["private_key_pem"]) == (key.kid, sealed_keys.pem_of(key))
 
 
 def test_a_downgrade_unseals_the_keys_as_they_were(fresh_database_url: str) -> None:
@@ -214,4 +214,4 @@ def test_a_downgrade_unseals_the_keys_as_they_were(fresh_database_url: str) -> N
     )
 
     [row] = asyncio.run(_rows(fresh_database_url))
-    assert (row["kid"], row["private_key_pem"]) == (key.kid, key.private_pem())
+    assert (row["kid"], row["private_key_pem"]) == (key.kid, sealed_keys.pem_of(key))
