@@ -90,15 +90,20 @@ async def test_a_partner_registers_a_referral_once_per_reference(referrals: Prog
     code = await referrals.code(referrer.id)
     by = partner()
     friend = Person.new()
+    given = consent()  # the same request twice: the same consent, to the second
     first = await _decision(
-        await referrals.register(by, code, friend.referee(), reference="order-1"), 201
+        await referrals.register(by, code, friend.referee(), reference="order-1", consent=given),
+        201,
     )
     assert first["accepted"] and first["created"] and first["rejection"] is None
     referral = first["referral"]
     assert referral["status"] == "pending" and referral["reference"] == "order-1"
     assert referral["code"] == code
     again = await _decision(
-        await referrals.register(by, code.lower(), friend.referee(), reference="order-1"), 200
+        await referrals.register(
+            by, code.lower(), friend.referee(), reference="order-1", consent=given
+        ),
+        200,
     )
     assert again == {**first, "created": False}
     other_friend = Person.new()
