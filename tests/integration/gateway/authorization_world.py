@@ -15,7 +15,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,6 +162,9 @@ class World:
     referral_id: str = ""  # its id
     redemption_key: str = ""  # the idempotency key of A's redemption
     voucher: str = ""  # its voucher code
+    #: when the friends referred consented: one time for the whole matrix, so that a referral
+    #: sent again (the other partner's second try) is the same request, whatever the second
+    consent_given_at: datetime = field(default_factory=lambda: now() - timedelta(hours=1))
 
     def credentials(self, view: str) -> dict[str, Any]:
         """The keyword arguments of ``Gateway.gql`` that make a request as ``view``."""
@@ -302,10 +305,7 @@ class World:
             "code": self.member.code,
             "reference": reference,
             "email": email or f"{fresh('friend')}@example.org",
-            "consent": {
-                "method": "ONLINE_FORM",
-                "givenAt": (now() - timedelta(hours=1)).isoformat(),
-            },
+            "consent": {"method": "ONLINE_FORM", "givenAt": self.consent_given_at.isoformat()},
         }
         return {"i": referral}
 
