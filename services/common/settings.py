@@ -115,9 +115,16 @@ class Settings(BaseSettings):
         return self
 
     def key_encryption_secret_value(self) -> str | None:
-        """The secret that identity's signing keys are sealed with, when one is configured."""
+        """The secret that identity's signing keys and loyalty's door keys are sealed with,
+        when one is configured."""
         chosen = self.key_encryption_secret or self.service_secret
         return None if chosen is None else chosen.get_secret_value()
+
+    def key_encryption_secret_or(self, service_secret: str) -> str:
+        """The configured key-encryption secret, else ``service_secret`` (the one a service was
+        started with)."""
+        configured = self.key_encryption_secret
+        return service_secret if configured is None else configured.get_secret_value()
 
     @property
     def is_development(self) -> bool:

@@ -54,11 +54,7 @@ def create_app(
     The door keys are sealed under a key derived from ``key_encryption_secret``, else the
     setting ``LOYALTY_KEY_ENCRYPTION_SECRET``, else the service secret; the service does not
     start when that key does not open the active door key."""
-    configured = settings.key_encryption_secret
-    kek = derive_kek(
-        key_encryption_secret
-        or (configured.get_secret_value() if configured is not None else service_secret)
-    )
+    kek = derive_kek(key_encryption_secret or settings.key_encryption_secret_or(service_secret))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
