@@ -343,22 +343,29 @@ REVOKE = """mutation($i: RevokePartnerApiKeyInput!) { revokePartnerApiKey(input:
 PUBLIC = "{ rewardRules { version } }"  # a partner's key authenticates the caller
 
 
-async def test_a_partner_key_revoked_through_one_gateway_is_refused_by_the_other_at_once(
-    platform: Platform,
-) -> None:
-    admin = await platform.a.admin_token()
+async def _a_partner_key(
+    platform: Platform, admin: str, scope: dict[str, Any] | None = None
+) -> tuple[dict[str, str], str]:
+    """A new partner's API key (with ``scope``, if given), issued through gateway ``a``: the
+    header that sends it, and its id."""
     name = f"Partner {uuid.uuid4().hex[:8]}"
     partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
         "partner"
     ]
-    issued = (await platform.a.data(ISSUE, {"i": {"partnerId": partner["id"]}}, token=admin))[
-        "issuePartnerApiKey"
-    ]
-    key = {"x-api-key": issued["secret"]}
+    fields = {"partnerId": partner["id"], **({"scope": scope} if scope is not None else {})}
+    issued = (await platform.a.data(ISSUE, {"i": fields}, token=admin))["issuePartnerApiKey"]
+    return {"x-api-key": issued["secret"]}, issued["key"]["id"]
+
+
+async def test_a_partner_key_revoked_through_one_gateway_is_refused_by_the_other_at_once(
+    platform: Platform,
+) -> None:
+    admin = await platform.a.admin_token()
+    key, key_id = await _a_partner_key(platform, admin)
     for gateway in platform.both():  # each gateway now remembers the key as valid
         for _ in range(2):
             assert "errors" not in await gateway.gql(PUBLIC, headers=key)
-    revoked = await platform.a.data(REVOKE, {"i": {"keyId": issued["key"]["id"]}}, token=admin)
+    revoked = await platform.a.data(REVOKE, {"i": {"keyId": key_id}}, token=admin)
     assert revoked == {"revokePartnerApiKey": {"__typename": "ApiKeyRevoked"}}
 
     async def refused_by_the_other() -> bool:
@@ -381,8 +388,6 @@ async def test_a_partner_key_revoked_through_one_gateway_is_refused_by_the_other
         }
 
 
-ISSUE_SCOPED = """mutation($i: IssuePartnerApiKeyInput!) { issuePartnerApiKey(input: $i) {
-  ... on ApiKeyIssued { secret key { id } } } }"""
 SET_SCOPE = """mutation($i: SetPartnerScopeInput!) { setPartnerScope(input: $i) {
   __typename } }"""
 PARTNER_EARN = """mutation($i: RecordEarnEventInput!) { recordEarnEvent(input: $i) {
@@ -401,18 +406,9 @@ async def test_a_partner_key_s_scope_changed_through_one_gateway_applies_on_the_
     platform: Platform,
 ) -> None:
     admin = await platform.a.admin_token()
-    name = f"Partner {uuid.uuid4().hex[:8]}"
-    partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
-        "partner"
-    ]
     venue = platform.a.demo["staff"][0]["venueId"]
     scope = {"triggers": ["PURCHASE"], "venueIds": [venue], "registerReferrals": False}
-    issued = (
-        await platform.a.data(
-            ISSUE_SCOPED, {"i": {"partnerId": partner["id"], "scope": scope}}, token=admin
-        )
-    )["issuePartnerApiKey"]
-    key, key_id = {"x-api-key": issued["secret"]}, issued["key"]["id"]
+    key, key_id = await _a_partner_key(platform, admin, scope)
     member_id = platform.a.demo["members"][0]["memberId"]
 
     async def earn(gateway: Gateway) -> dict[str, Any]:
@@ -470,14 +466,7 @@ async def test_a_kind_of_revocation_the_gateway_does_not_know_is_applied_with_th
     platform: Platform,
 ) -> None:
     admin = await platform.a.admin_token()
-    name = f"Partner {uuid.uuid4().hex[:8]}"
-    partner = (await platform.a.data(PARTNER, {"i": {"name": name}}, token=admin))["createPartner"][
-        "partner"
-    ]
-    issued = (await platform.a.data(ISSUE, {"i": {"partnerId": partner["id"]}}, token=admin))[
-        "issuePartnerApiKey"
-    ]
-    key = {"x-api-key": issued["secret"]}
+    key, key_id = await _a_partner_key(platform, admin)
     checks = platform.feed.key_checks
     for _ in range(2):
         assert "errors" not in await platform.b.gql(PUBLIC, headers=key)
@@ -491,7 +480,7 @@ async def test_a_kind_of_revocation_the_gateway_does_not_know_is_applied_with_th
     assert second["__typename"] == "Session", second
     # identity, newer than gateway ``b``, sends a kind ``b`` does not know about the key, in the
     # page that also ends the refresh family
-    platform.feed.newer_kind = {"kind": "api_key_device", "subject": issued["key"]["id"]}
+    platform.feed.newer_kind = {"kind": "api_key_device", "subject": key_id}
     reused = (await platform.a.data(REFRESH, {"input": {"refreshToken": first["refreshToken"]}}))[
         "refreshSession"
     ]
